@@ -1,0 +1,107 @@
+"""One exception hierarchy for the whole library.
+
+Every error carries the exit code the CLI maps it to, so a caller that catches
+``ImgdigestError`` can report it the same way the command line does. Messages name
+the input that caused them and never contain credentials or tokens.
+
+Exit codes (documented in docs/exit-codes.md):
+
+====  ==========================================================
+0     success
+1     violations found (check, drift) or an unclassified failure
+2     usage error or invalid input (reference, digest, platform, file)
+3     not found (repository, tag, manifest, blob, platform)
+4     unauthorized or forbidden
+5     network: unreachable, timeout, rate limited, server error
+6     verification failed: content does not match its digest
+7     unsupported content (schema 1, oversized manifest, unknown type)
+====  ==========================================================
+"""
+
+from __future__ import annotations
+
+
+class ImgdigestError(Exception):
+    """Base of every error the library raises on purpose."""
+
+    exit_code = 1
+
+
+class UsageError(ImgdigestError):
+    """The caller asked for something that cannot be done as asked."""
+
+    exit_code = 2
+
+
+class InvalidReferenceError(UsageError):
+    """An image reference does not follow the distribution grammar."""
+
+
+class InvalidDigestError(UsageError):
+    """A digest is not ``algorithm:encoded`` with a valid encoding."""
+
+
+class InvalidPlatformError(UsageError):
+    """A platform specifier cannot be parsed."""
+
+
+class DocumentError(UsageError):
+    """A file could not be read or parsed (the message names file and line)."""
+
+
+class ConfigError(UsageError):
+    """A configuration file (credentials, mirrors, policy) is malformed."""
+
+
+class NotFoundError(ImgdigestError):
+    """The registry or layout has no such repository, tag, manifest or blob."""
+
+    exit_code = 3
+
+
+class PlatformNotFoundError(NotFoundError):
+    """An index has no manifest for the requested platform."""
+
+
+class AuthError(ImgdigestError):
+    """The registry refused the credentials, or none were available."""
+
+    exit_code = 4
+
+
+class UnauthorizedError(AuthError):
+    """HTTP 401: credentials missing or wrong."""
+
+
+class ForbiddenError(AuthError):
+    """HTTP 403: authenticated but not allowed."""
+
+
+class NetworkError(ImgdigestError):
+    """The registry could not be reached or did not answer in time."""
+
+    exit_code = 5
+
+
+class RegistryTimeoutError(NetworkError):
+    """A connection or read took longer than its timeout."""
+
+
+class RateLimitedError(NetworkError):
+    """HTTP 429 persisted after the allowed retries."""
+
+
+class ServerError(NetworkError):
+    """HTTP 5xx persisted after the allowed retries, or an unexpected status."""
+
+
+class VerificationError(ImgdigestError):
+    """Content does not hash to the digest it was fetched by or announced with."""
+
+    exit_code = 6
+
+
+class UnsupportedError(ImgdigestError):
+    """Content the tool deliberately refuses: schema 1, oversized manifests."""
+
+    exit_code = 7
