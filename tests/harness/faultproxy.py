@@ -1,0 +1,609 @@
+"""A reverse proxy in front of a real registry that counts requests and injects faults.
+
+A real registry never sends a tampered manifest, a 429, or a redirect to another host
+on demand; this proxy does, while forwarding everything else untouched (bodies streamed,
+headers kept, upload ``Location`` URLs rewritten to point back at the proxy). Faults are
+``Fault`` records matched by method and path regex, optionally limited to the first
+``times`` matching requests, and can be added and removed while clients are running.
+
+The proxy speaks plain HTTP by default even when the registry behind it is TLS (or TLS
+itself with the harness CA when ``tls=True``), keeps connections alive, and serves each
+connection in its own thread so benchmarks can push hundreds of concurrent requests.
+
+``RecorderServer`` is the other host a ``redirect_to`` fault points at: it records the
+headers it received (so a test can prove no Authorization header followed a cross-host
+redirect) and serves the content from the registry with the harness's own credentials,
+like a storage backend behind a signed URL.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Literal, NamedTuple
+from urllib.parse import urlsplit
+
+import httpx
+
+from .client import Endpoint, RegistryClient
+from .httpserver import QuietHandler, ThreadedServer
+from .tls import TestCA, verify_for
+
+FaultKind = Literal[
+    "tamper_body",
+    "drop_header",
+    "method_not_allowed",
+    "status_then_ok",
+    "stall",
+    "delay",
+    "redirect_to",
+    "truncate",
+]
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "expect",
+    }
+)
+_HTTPX_DEFAULTS = ("accept", "accept-encoding", "user-agent")
+_DIGEST_IN_BODY = re.compile(rb"sha256:[0-9a-f]{64}")
+_ERROR_CODES = {
+    401: "UNAUTHORIZED",
+    403: "DENIED",
+    404: "NAME_UNKNOWN",
+    405: "UNSUPPORTED",
+    429: "TOOMANYREQUESTS",
+}
+
+
+@dataclass(eq=False)
+class Fault:
+    """One switchable misbehaviour; see ``FaultProxy``'s helper methods for each kind."""
+
+    kind: FaultKind
+    path: str | None = None
+    method: str | tuple[str, ...] | None = None
+    times: int | None = None
+    status: int = 0
+    headers: dict[str, str] = field(default_factory=dict)
+    header: str = ""
+    delay_ms: float = 0.0
+    phase: Literal["headers", "body"] = "headers"
+    target: str = ""
+    keep: float = 0.5
+    honest_length: bool = False
+    offset: int | None = None
+    max_stall: float = 60.0
+    hits: int = 0
+    released: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.method is not None:
+            methods = (self.method,) if isinstance(self.method, str) else self.method
+            if method not in methods:
+                return False
+        return self.path is None or re.search(self.path, path) is not None
+
+
+class ProxiedRequest(NamedTuple):
+    """One request as the proxy received it (before any fault was applied)."""
+
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+
+
+def tamper(data: bytes, offset: int | None = None) -> bytes:
+    """Change one byte: inside the first ``sha256:`` digest if any (JSON stays valid)."""
+    if not data:
+        return data
+    if offset is None:
+        match = _DIGEST_IN_BODY.search(data)
+        if match:
+            index = match.end() - 1
+            replacement = b"0" if data[index : index + 1] != b"0" else b"1"
+            return data[:index] + replacement + data[index + 1 :]
+        offset = len(data) // 2
+    changed = bytearray(data)
+    changed[offset] ^= 0x01
+    return bytes(changed)
+
+
+class FaultProxy:
+    """Reverse proxy for one registry; ``url`` is what clients should talk to."""
+
+    def __init__(
+        self,
+        upstream: Endpoint,
+        *,
+        tls: bool = False,
+        ca: TestCA | None = None,
+        timeout: float = 60.0,
+    ) -> None:
+        self.upstream = upstream
+        self.tls = tls
+        self._own_ca = tls and ca is None
+        self.ca = ca if ca is not None else (TestCA() if tls else None)
+        self.requests: list[ProxiedRequest] = []
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._client = httpx.Client(
+            verify=verify_for(upstream.ca_file),
+            timeout=timeout,
+            limits=httpx.Limits(max_connections=128, max_keepalive_connections=128),
+        )
+        self._server: ThreadedServer | None = None
+
+    # -- identity (an Endpoint, so harness pushes work through the proxy) ---------
+    @property
+    def host(self) -> str:
+        if self._server is None:
+            raise RuntimeError("proxy is not running")
+        return f"127.0.0.1:{self._server.port}"
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.tls else 'http'}://{self.host}"
+
+    @property
+    def ca_file(self) -> str | None:
+        return self.ca.ca_file if self.tls and self.ca is not None else None
+
+    @property
+    def username(self) -> str | None:
+        return self.upstream.username
+
+    @property
+    def password(self) -> str | None:
+        return self.upstream.password
+
+    @property
+    def token_server(self) -> object:
+        return getattr(self.upstream, "token_server", None)
+
+    def __repr__(self) -> str:
+        return f"FaultProxy(url={self.url!r}, upstream={self.upstream.url!r})"
+
+    # -- lifecycle ----------------------------------------------------------------
+    def start(self) -> FaultProxy:
+        context = self.ca.server_context() if self.tls and self.ca is not None else None
+        self._stopping.clear()
+        self._server = ThreadedServer(_make_handler(self), ssl_context=context)
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.clear()
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        self._client.close()
+        if self._own_ca and self.ca is not None:
+            self.ca.cleanup()
+
+    def __enter__(self) -> FaultProxy:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- counting -----------------------------------------------------------------
+    def count(self, method: str | None = None, path: str | None = None) -> int:
+        """Requests received, optionally only those with ``method`` and a path matching."""
+        pattern = re.compile(path) if path else None
+        with self._lock:
+            return sum(
+                1
+                for r in self.requests
+                if (method is None or r.method == method)
+                and (pattern is None or pattern.search(r.path))
+            )
+
+    def counts(self) -> collections.Counter[tuple[str, str]]:
+        """``Counter`` of ``(method, path)``."""
+        with self._lock:
+            return collections.Counter((r.method, r.path) for r in self.requests)
+
+    def reset_counts(self) -> None:
+        with self._lock:
+            self.requests.clear()
+
+    # -- faults -------------------------------------------------------------------
+    def add(self, fault: Fault) -> Fault:
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def remove(self, fault: Fault) -> None:
+        with self._lock:
+            if fault in self._faults:
+                self._faults.remove(fault)
+        fault.released.set()
+
+    def clear(self) -> None:
+        """Remove every fault and release every stalled connection."""
+        with self._lock:
+            faults, self._faults = self._faults, []
+        for fault in faults:
+            fault.released.set()
+
+    @property
+    def faults(self) -> list[Fault]:
+        with self._lock:
+            return list(self._faults)
+
+    def tamper_body(
+        self,
+        path: str | None = None,
+        method: str | tuple[str, ...] | None = "GET",
+        times: int | None = None,
+        offset: int | None = None,
+    ) -> Fault:
+        """Change one byte of matching response bodies (see ``tamper``)."""
+        return self.add(Fault("tamper_body", path, method, times, offset=offset))
+
+    def drop_header(
+        self,
+        header: str = "Docker-Content-Digest",
+        path: str | None = None,
+        method: str | tuple[str, ...] | None = None,
+        times: int | None = None,
+    ) -> Fault:
+        """Remove a response header (case-insensitive)."""
+        return self.add(Fault("drop_header", path, method, times, header=header))
+
+    def method_not_allowed(
+        self, method: str = "HEAD", path: str | None = None, times: int | None = None
+    ) -> Fault:
+        """Answer ``method`` with 405, as some registries and mirrors do for HEAD."""
+        return self.add(Fault("method_not_allowed", path, method, times, status=405))
+
+    def status_then_ok(
+        self,
+        status: int = 429,
+        times: int = 1,
+        path: str | None = None,
+        method: str | tuple[str, ...] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Fault:
+        """Answer the first ``times`` matching requests with ``status``, then forward.
+
+        A 429 gets ``Retry-After: 1`` unless ``headers`` says otherwise.
+        """
+        if headers is None:
+            headers = {"Retry-After": "1"} if status == 429 else {}
+        return self.add(
+            Fault("status_then_ok", path, method, times, status=status, headers=headers)
+        )
+
+    def stall(
+        self,
+        phase: Literal["headers", "body"] = "headers",
+        path: str | None = None,
+        method: str | tuple[str, ...] | None = None,
+        times: int | None = None,
+        max_stall: float = 60.0,
+    ) -> Fault:
+        """Never answer (``headers``) or answer headers and half the body, then hang (``body``).
+
+        The connection is released when the fault is removed, the proxy stops, or after
+        ``max_stall`` seconds.
+        """
+        return self.add(Fault("stall", path, method, times, phase=phase, max_stall=max_stall))
+
+    def delay(
+        self,
+        ms: float,
+        path: str | None = None,
+        method: str | tuple[str, ...] | None = None,
+    ) -> Fault:
+        """Add ``ms`` milliseconds before every matching response."""
+        return self.add(Fault("delay", path, method, delay_ms=ms))
+
+    def redirect_to(
+        self,
+        target: str,
+        path: str | None = r"/blobs/sha256:",
+        method: str | tuple[str, ...] | None = ("GET", "HEAD"),
+        times: int | None = None,
+        status: int = 307,
+    ) -> Fault:
+        """Redirect matching requests to ``target`` + the same path and query."""
+        return self.add(
+            Fault("redirect_to", path, method, times, status=status, target=target.rstrip("/"))
+        )
+
+    def truncate(
+        self,
+        path: str | None = None,
+        method: str | tuple[str, ...] | None = "GET",
+        keep: float = 0.5,
+        honest_length: bool = False,
+        times: int | None = None,
+    ) -> Fault:
+        """Send only ``keep`` of the body: with the full Content-Length then hang up, or
+        (``honest_length=True``) with a Content-Length that matches the short body."""
+        return self.add(
+            Fault("truncate", path, method, times, keep=keep, honest_length=honest_length)
+        )
+
+    # -- request path -------------------------------------------------------------
+    def _take_faults(self, method: str, path: str) -> list[Fault]:
+        """Faults that apply to this request; each one's ``times`` budget is spent here."""
+        taken = []
+        with self._lock:
+            for fault in self._faults:
+                if not fault.matches(method, path):
+                    continue
+                if fault.times is not None and fault.hits >= fault.times:
+                    continue
+                fault.hits += 1
+                taken.append(fault)
+        return taken
+
+    def _record(self, request: ProxiedRequest) -> None:
+        with self._lock:
+            self.requests.append(request)
+
+    def _rewrite_location(self, value: str) -> str:
+        upstream = self.upstream.url.rstrip("/")
+        if value.startswith(upstream):
+            return self.url + value[len(upstream) :]
+        return value
+
+    def _wait(self, fault: Fault) -> None:
+        deadline = time.monotonic() + fault.max_stall
+        while not (fault.released.is_set() or self._stopping.is_set()):
+            if time.monotonic() >= deadline:
+                return
+            fault.released.wait(0.05)
+
+
+def _error_body(status: int) -> bytes:
+    code = _ERROR_CODES.get(status, "UNAVAILABLE" if status >= 500 else "UNKNOWN")
+    return json.dumps(
+        {"errors": [{"code": code, "message": f"injected HTTP {status}", "detail": None}]}
+    ).encode()
+
+
+def _make_handler(proxy: FaultProxy) -> type[QuietHandler]:
+    class ProxyHandler(QuietHandler):
+        def do_GET(self) -> None:
+            self._handle()
+
+        do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_GET
+
+        def _handle(self) -> None:
+            try:
+                self._proxy()
+            except (BrokenPipeError, ConnectionResetError, TimeoutError):
+                self.close_connection = True
+
+        def _proxy(self) -> None:
+            parts = urlsplit(self.path)
+            method, path, query = self.command, parts.path, parts.query
+            body = self.read_request_body()
+            proxy._record(ProxiedRequest(method, path, query, dict(self.headers.items())))
+            faults = proxy._take_faults(method, path)
+            kinds: dict[str, Fault] = {}
+            for fault in faults:
+                kinds.setdefault(fault.kind, fault)
+                if fault.kind == "delay":
+                    time.sleep(fault.delay_ms / 1000)
+            stall = kinds.get("stall")
+            if stall is not None and stall.phase == "headers":
+                proxy._wait(stall)
+                self.close_connection = True
+                return
+            if "method_not_allowed" in kinds:
+                self.send_simple(405, _error_body(405), headers={"Allow": "GET"})
+                return
+            if "status_then_ok" in kinds:
+                fault = kinds["status_then_ok"]
+                self.send_simple(fault.status, _error_body(fault.status), headers=fault.headers)
+                return
+            if "redirect_to" in kinds:
+                fault = kinds["redirect_to"]
+                location = fault.target + path + (f"?{query}" if query else "")
+                self.send_simple(fault.status, b"", headers={"Location": location})
+                return
+            self._forward(method, body, faults)
+
+        def _forward(self, method: str, body: bytes, faults: list[Fault]) -> None:
+            target = self.path if self.path.startswith("/") else urlsplit(self.path).path
+            sent = {k.lower() for k in self.headers}
+            request = proxy._client.build_request(
+                method,
+                proxy.upstream.url.rstrip("/") + target,
+                headers=[
+                    (k, v)
+                    for k, v in self.headers.items()
+                    if k.lower() not in HOP_BY_HOP and k.lower() not in ("host", "content-length")
+                ],
+                content=body if body or method in ("POST", "PUT", "PATCH") else None,
+            )
+            for name in _HTTPX_DEFAULTS:
+                if name not in sent and name in request.headers:
+                    del request.headers[name]
+            try:
+                response = proxy._client.send(request, stream=True)
+            except httpx.HTTPError as error:
+                self.send_simple(502, json.dumps({"proxy_error": type(error).__name__}).encode())
+                return
+            try:
+                self._relay(method, response, faults)
+            finally:
+                response.close()
+
+        def _relay(self, method: str, response: httpx.Response, faults: list[Fault]) -> None:
+            kinds = {f.kind: f for f in reversed(faults)}
+            dropped = {f.header.lower() for f in faults if f.kind == "drop_header"}
+            headers = [
+                (k, proxy._rewrite_location(v) if k.lower() == "location" else v)
+                for k, v in response.headers.multi_items()
+                if k.lower() not in HOP_BY_HOP and k.lower() not in dropped
+            ]
+            bodiless = method == "HEAD" or response.status_code in (204, 304)
+            length = response.headers.get("Content-Length")
+            stream = (
+                not bodiless
+                and length is not None
+                and not ({"tamper_body", "truncate", "stall"} & kinds.keys())
+            )
+            data = b""
+            if not bodiless and not stream:
+                data = b"".join(response.iter_raw())
+                if "tamper_body" in kinds:
+                    data = tamper(data, kinds["tamper_body"].offset)
+            announced = len(data)
+            if "truncate" in kinds:
+                fault = kinds["truncate"]
+                data = data[: int(len(data) * fault.keep)]
+                if fault.honest_length:
+                    announced = len(data)
+            if not bodiless and not stream:
+                headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+                headers.append(("Content-Length", str(announced)))
+            self.send_response_only(response.status_code)
+            for name, value in headers:
+                self.send_header(name, value)
+            self.end_headers()
+            if bodiless:
+                return
+            if stream:
+                for chunk in response.iter_raw():
+                    self.wfile.write(chunk)
+                return
+            stall = kinds.get("stall")
+            if stall is not None:
+                self.wfile.write(data[: len(data) // 2])
+                self.wfile.flush()
+                proxy._wait(stall)
+                self.close_connection = True
+                return
+            self.wfile.write(data)
+            if len(data) != announced:
+                self.close_connection = True
+
+    return ProxyHandler
+
+
+class RecordedRequest(NamedTuple):
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+
+
+class RecorderServer:
+    """A second host (``localhost`` rather than ``127.0.0.1``) that records what it receives.
+
+    With an ``upstream`` it serves GET/HEAD by fetching the same path from that registry
+    with the harness's own credentials; otherwise it answers ``status`` / ``body``.
+    """
+
+    def __init__(
+        self,
+        upstream: Endpoint | None = None,
+        *,
+        host_name: str = "localhost",
+        status: int = 200,
+        body: bytes = b"",
+    ) -> None:
+        self.upstream = upstream
+        self.host_name = host_name
+        self.status = status
+        self.body = body
+        self.requests: list[RecordedRequest] = []
+        self._lock = threading.Lock()
+        self._client = RegistryClient(upstream) if upstream is not None else None
+        self._server: ThreadedServer | None = None
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("recorder is not running")
+        return f"http://{self.host_name}:{self._server.port}"
+
+    def authorization_headers(self) -> list[str]:
+        """Every Authorization header value received (should be empty after redirects)."""
+        with self._lock:
+            return [
+                value
+                for r in self.requests
+                for name, value in r.headers.items()
+                if name.lower() == "authorization"
+            ]
+
+    def start(self) -> RecorderServer:
+        self._server = ThreadedServer(_make_recorder_handler(self))
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        if self._client is not None:
+            self._client.close()
+
+    def __enter__(self) -> RecorderServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _answer(self, method: str, path: str, query: str) -> tuple[int, dict[str, str], bytes]:
+        if self._client is None:
+            return self.status, {}, self.body
+        repo = _repo_of(path)
+        response = self._client.request(method, path + (f"?{query}" if query else ""), repo=repo)
+        keep = ("content-type", "content-length", "docker-content-digest", "etag")
+        headers = {k: v for k, v in response.headers.items() if k.lower() in keep}
+        return response.status_code, headers, response.content
+
+
+def _repo_of(path: str) -> str:
+    match = re.match(r"/v2/(.+)/(blobs|manifests|tags)/", path)
+    return match.group(1) if match else ""
+
+
+def _make_recorder_handler(recorder: RecorderServer) -> type[QuietHandler]:
+    class RecorderHandler(QuietHandler):
+        def do_GET(self) -> None:
+            parts = urlsplit(self.path)
+            self.read_request_body()
+            with recorder._lock:
+                recorder.requests.append(
+                    RecordedRequest(
+                        self.command, parts.path, parts.query, dict(self.headers.items())
+                    )
+                )
+            status, headers, body = recorder._answer(self.command, parts.path, parts.query)
+            content_type = headers.pop("content-type", "application/octet-stream")
+            length = headers.pop("content-length", None)
+            self.send_simple(
+                status,
+                body,
+                content_type=content_type,
+                headers=headers,
+                content_length=int(length) if length and self.command == "HEAD" else None,
+            )
+
+        do_HEAD = do_POST = do_PUT = do_GET
+
+    return RecorderHandler
