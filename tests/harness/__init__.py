@@ -8,7 +8,7 @@ live in ``tests/conftest.py``.
 from __future__ import annotations
 
 from .client import Endpoint, RegistryClient, parse_challenge
-from .faultproxy import Fault, FaultProxy, ProxiedRequest, RecordedRequest, RecorderServer, tamper
+from .faultproxy import Fault, FaultProxy, ProxiedRequest, tamper
 from .httpserver import free_port
 from .images import (
     DEFAULT_PLATFORMS,
@@ -27,6 +27,7 @@ from .images import (
     serialize,
     sha256_digest,
 )
+from .recorder import RecordedRequest, RecorderServer
 from .registry import MISSING_BINARY, MODES, HarnessError, RegistryServer, registry_binary
 from .tls import TestCA, verify_for
 from .tokenserver import IssuedToken, TokenRequest, TokenServer, libtrust_key_id, parse_scope
