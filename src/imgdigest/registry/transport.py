@@ -1,0 +1,609 @@
+"""HTTP to registries: scheme, trust, auth, retries, redirects and the request trace.
+
+Decisions that live here, so every caller gets them:
+
+* TLS is verified against the system store plus ``ca_file``. Plain HTTP is used only
+  for registries declared insecure and, as Docker does, for loopback hosts — and
+  credentials go over plain HTTP only to a registry declared insecure.
+* One ``/v2/`` ping per registry learns the scheme and the auth challenge; after that
+  tokens are fetched up front (several scopes per token request) and sent with the
+  first request instead of waiting for a 401 per repository.
+* Retries with exponential backoff and jitter on connection errors, timeouts, 5xx and
+  429 (``Retry-After`` honoured up to a limit); never on other 4xx.
+* Redirects are followed by hand: ``Authorization`` is dropped when the target is
+  another host or a downgrade to plain HTTP, so blob storage never sees a token.
+* Connections are reused (HTTP/2 where the registry offers it) and requests to one
+  registry are bounded by a semaphore.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import email.utils
+import ipaddress
+import random
+import ssl
+import time
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from urllib.parse import urlencode, urljoin, urlsplit
+
+import httpx
+
+from imgdigest.errors import (
+    AuthError,
+    ForbiddenError,
+    NetworkError,
+    NotFoundError,
+    RateLimitedError,
+    RegistryTimeoutError,
+    ServerError,
+    UnauthorizedError,
+)
+from imgdigest.registry.auth import Challenge, TokenCache, parse_challenges, scope_for
+from imgdigest.registry.credentials import Credential, CredentialStore
+from imgdigest.registry.options import RegistryOptions
+from imgdigest.registry.trace import RequestRecord, parse_ratelimit
+
+_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+_MAX_REDIRECTS = 5
+# Scopes per token request: keeps the URL well under common 8 KiB limits.
+_SCOPES_PER_TOKEN_REQUEST = 64
+
+
+def is_loopback(host: str) -> bool:
+    """``localhost``, 127.0.0.0/8 and ::1, with or without a port."""
+    name = host
+    if name.startswith("["):
+        name = name[1 : name.find("]")]
+    elif name.count(":") == 1:
+        name = name.split(":", 1)[0]
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass
+class _RegistryState:
+    scheme: str | None = None
+    challenge: Challenge | None = None  # None: no auth needed
+    tokens: TokenCache = field(default_factory=TokenCache)
+    ping_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    token_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    semaphore: asyncio.Semaphore | None = None
+
+
+class Transport:
+    """Async HTTP client for many registries, shared by every higher-level call."""
+
+    def __init__(
+        self, options: RegistryOptions | None = None, credentials: CredentialStore | None = None
+    ) -> None:
+        self.options = options or RegistryOptions()
+        self.credentials = credentials or CredentialStore(
+            self.options.docker_config, self.options.auth_file
+        )
+        self._states: dict[str, _RegistryState] = {}
+        self._clients: dict[tuple[str, bool], httpx.AsyncClient] = {}
+        self._extra_insecure: set[str] = set()
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        clients, self._clients = list(self._clients.values()), {}
+        for c in clients:
+            await c.aclose()
+
+    async def __aenter__(self) -> Transport:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # -- policy ------------------------------------------------------------------
+
+    def declare_insecure(self, host: str) -> None:
+        """Mirror entries may declare hosts insecure in addition to the options."""
+        self._extra_insecure.add(host)
+
+    def is_insecure(self, host: str) -> bool:
+        return host in self.options.insecure or host in self._extra_insecure
+
+    def _plain_http_allowed(self, host: str) -> bool:
+        return self.is_insecure(host) or is_loopback(host)
+
+    def _client(self, scheme: str, host: str) -> httpx.AsyncClient:
+        unverified = scheme == "https" and self.is_insecure(host)
+        key = (scheme, unverified)
+        client = self._clients.get(key)
+        if client is None:
+            verify: ssl.SSLContext | bool
+            if unverified:
+                verify = False
+            else:
+                verify = ssl.create_default_context()
+                if self.options.ca_file:
+                    verify.load_verify_locations(cafile=str(self.options.ca_file))
+            limit = max(self.options.concurrency, 1)
+            client = httpx.AsyncClient(
+                http2=self.options.http2 and scheme == "https",
+                verify=verify,
+                timeout=httpx.Timeout(self.options.timeout),
+                follow_redirects=False,
+                limits=httpx.Limits(max_connections=limit * 4, max_keepalive_connections=limit),
+                headers={"User-Agent": self.options.user_agent},
+            )
+            self._clients[key] = client
+        return client
+
+    def _state(self, host: str) -> _RegistryState:
+        st = self._states.get(host)
+        if st is None:
+            st = self._states[host] = _RegistryState()
+            st.semaphore = asyncio.Semaphore(max(self.options.concurrency, 1))
+        return st
+
+    # -- ping and tokens -----------------------------------------------------------
+
+    async def ping(self, host: str) -> _RegistryState:
+        """Learn scheme and challenge of a registry once; concurrent callers share it."""
+        st = self._state(host)
+        if st.scheme is not None:
+            return st
+        async with st.ping_lock:
+            if st.scheme is not None:
+                return st
+            schemes = ["https", "http"] if self._plain_http_allowed(host) else ["https"]
+            last_exc: Exception | None = None
+            for scheme in schemes:
+                try:
+                    resp = await self._send(
+                        "GET",
+                        f"{scheme}://{host}/v2/",
+                        {},
+                        host=host,
+                        purpose="ping",
+                        # Probing HTTPS on a host that may be plain HTTP: fail fast.
+                        retries=0 if len(schemes) > 1 and scheme == "https" else None,
+                    )
+                except NetworkError as exc:
+                    if "certificate" in str(exc):
+                        raise  # a TLS server with an untrusted certificate: HTTP won't help
+                    last_exc = exc
+                    continue
+                await resp.aread()
+                if scheme == "http" and resp.status_code == 400 and last_exc is not None:
+                    # "Client sent an HTTP request to an HTTPS server": the HTTPS error is the news.
+                    raise last_exc
+                if resp.status_code == 401:
+                    challenges = parse_challenges(resp.headers.get("www-authenticate"))
+                    st.challenge = _pick_challenge(challenges)
+                elif resp.status_code >= 400 and resp.status_code != 404:
+                    raise _status_error(resp, f"registry {host}")
+                st.scheme = scheme
+                return st
+            assert last_exc is not None
+            raise last_exc
+
+    async def prepare(self, host: str, repositories: Iterable[str], actions: str = "pull") -> None:
+        """Fetch one token covering every repository a batch will touch."""
+        st = await self.ping(host)
+        if st.challenge is None or st.challenge.scheme != "bearer":
+            return
+        scopes = sorted({scope_for(r, actions) for r in repositories})
+        missing = [s for s in scopes if st.tokens.get(s) is None]
+        for i in range(0, len(missing), _SCOPES_PER_TOKEN_REQUEST):
+            await self._fetch_token(host, st, missing[i : i + _SCOPES_PER_TOKEN_REQUEST])
+
+    async def _authorization(
+        self, host: str, st: _RegistryState, repository: str, actions: str
+    ) -> str | None:
+        ch = st.challenge
+        if ch is None:
+            return None
+        if ch.scheme == "basic":
+            cred = self._credential(host, repository, st)
+            if not cred:
+                return None
+            return basic_header(cred)
+        if ch.scheme != "bearer":
+            return None
+        scope = scope_for(repository, actions) if repository else ""
+        token = st.tokens.get(scope)
+        if token is None:
+            lock = st.token_locks.setdefault(scope, asyncio.Lock())
+            async with lock:
+                token = st.tokens.get(scope)
+                if token is None:
+                    token = await self._fetch_token(host, st, [scope] if scope else [])
+        return f"Bearer {token}"
+
+    def _credential(self, host: str, repository: str, st: _RegistryState) -> Credential:
+        cred = self.credentials.get(host, repository)
+        if cred and st.scheme == "http" and not self.is_insecure(host):
+            raise AuthError(
+                f"refusing to send credentials for {host} over plain HTTP; "
+                f"declare the registry insecure (--insecure {host}) if that is intended"
+            )
+        return cred
+
+    async def _fetch_token(self, host: str, st: _RegistryState, scopes: list[str]) -> str:
+        ch = st.challenge
+        assert ch is not None
+        realm = ch.realm
+        if not realm:
+            raise AuthError(f"registry {host} asked for a bearer token but named no realm")
+        realm_host = urlsplit(realm).netloc
+        realm_scheme = urlsplit(realm).scheme
+        cred = self._credential(host, "", st) if scopes else self.credentials.get(host)
+        if cred and realm_scheme != "https" and not self.is_insecure(realm_host):
+            raise AuthError(
+                f"token service for {host} is plain HTTP; refusing to send credentials to it"
+            )
+        if cred.registry_token:
+            st.tokens.put(scopes, cred.registry_token, 3600)
+            return cred.registry_token
+        params: list[tuple[str, str]] = []
+        if ch.service:
+            params.append(("service", ch.service))
+        headers: dict[str, str] = {}
+        if cred.identity_token:
+            form = {
+                "grant_type": "refresh_token",
+                "refresh_token": cred.identity_token,
+                "client_id": "imgdigest",
+                "scope": " ".join(scopes),
+            }
+            if ch.service:
+                form["service"] = ch.service
+            resp = await self._send(
+                "POST",
+                realm,
+                {"Content-Type": "application/x-www-form-urlencoded"},
+                host=realm_host,
+                purpose="token",
+                content=urlencode(form).encode(),
+            )
+        else:
+            params.extend(("scope", s) for s in scopes)
+            if cred:
+                headers["Authorization"] = basic_header(cred)
+            sep = "&" if "?" in realm else "?"
+            url = realm + (sep + urlencode(params) if params else "")
+            resp = await self._send("GET", url, headers, host=realm_host, purpose="token")
+        body = await resp.aread()
+        if resp.status_code in (401, 403):
+            who = f"as {cred.username!r}" if cred.username else "anonymously"
+            raise UnauthorizedError(
+                f"token service for {host} refused to issue a token {who} "
+                f"(HTTP {resp.status_code}); check the credentials (imgdigest login {host})"
+            )
+        if resp.status_code != 200:
+            raise _status_error(resp, f"token service for {host}")
+        try:
+            obj = httpx.Response(200, content=body).json()
+            token = obj.get("token") or obj.get("access_token")
+        except ValueError:
+            token = None
+        if not isinstance(token, str) or not token:
+            raise AuthError(f"token service for {host} answered without a token")
+        st.tokens.put(scopes, token, obj.get("expires_in"))
+        return token
+
+    # -- requests ------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def stream(
+        self,
+        method: str,
+        host: str,
+        path: str,
+        *,
+        repository: str = "",
+        actions: str = "pull",
+        headers: dict[str, str] | None = None,
+        purpose: str = "",
+        content: bytes | None = None,
+    ) -> AsyncIterator[httpx.Response]:
+        """Send one registry API request with auth; the body is left unread to stream."""
+        st = await self.ping(host)
+        assert st.semaphore is not None
+        async with st.semaphore:
+            resp = None
+            for attempt in range(2):
+                auth = await self._authorization(host, st, repository, actions)
+                hdrs = dict(headers or {})
+                if auth:
+                    hdrs["Authorization"] = auth
+                url = f"{st.scheme}://{host}{path}"
+                resp = await self._send(
+                    method, url, hdrs, host=host, purpose=purpose, content=content, stream=True
+                )
+                if resp.status_code == 401 and attempt == 0 and st.challenge is not None:
+                    # The token expired or lacked a scope: learn the scope and try once more.
+                    await resp.aclose()
+                    fresh = _pick_challenge(parse_challenges(resp.headers.get("www-authenticate")))
+                    if fresh is not None:
+                        st.challenge = Challenge(
+                            fresh.scheme, {**st.challenge.params, **fresh.params}
+                        )
+                        if repository:
+                            st.tokens.drop(scope_for(repository, actions))
+                    continue
+                break
+            assert resp is not None
+            try:
+                yield resp
+            finally:
+                await resp.aclose()
+
+    async def request(
+        self,
+        method: str,
+        host: str,
+        path: str,
+        *,
+        repository: str = "",
+        actions: str = "pull",
+        headers: dict[str, str] | None = None,
+        purpose: str = "",
+        content: bytes | None = None,
+        max_bytes: int | None = None,
+    ) -> tuple[httpx.Response, bytes]:
+        """Like ``stream`` but reads the body (refusing more than ``max_bytes``)."""
+        async with self.stream(
+            method,
+            host,
+            path,
+            repository=repository,
+            actions=actions,
+            headers=headers,
+            purpose=purpose,
+            content=content,
+        ) as resp:
+            chunks: list[bytes] = []
+            total = 0
+            async for chunk in resp.aiter_raw():
+                total += len(chunk)
+                if max_bytes is not None and total > max_bytes:
+                    raise _TooLarge(total)
+                chunks.append(chunk)
+            return resp, b"".join(chunks)
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        *,
+        host: str,
+        purpose: str,
+        content: bytes | None = None,
+        stream: bool = False,
+        retries: int | None = None,
+    ) -> httpx.Response:
+        """One logical request: retries, backoff and safe redirects."""
+        opts = self.options
+        retries = opts.retries if retries is None else retries
+        attempt = 0
+        while True:
+            resp = await self._follow(method, url, headers, host, purpose, content, retries)
+            if resp.status_code not in _RETRY_STATUSES or attempt >= retries:
+                if not stream:
+                    await resp.aread()
+                return resp
+            delay = _retry_after(resp.headers.get("retry-after"))
+            await resp.aclose()
+            if delay is None:
+                delay = _backoff(opts.backoff, attempt)
+            elif delay > opts.max_retry_after:
+                raise RateLimitedError(
+                    f"{host} asked to wait {delay:.0f}s before retrying (limit "
+                    f"{opts.max_retry_after:.0f}s)"
+                )
+            attempt += 1
+            await asyncio.sleep(delay)
+
+    async def _follow(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        host: str,
+        purpose: str,
+        content: bytes | None,
+        retries: int,
+    ) -> httpx.Response:
+        hdrs = dict(headers)
+        origin = urlsplit(url)
+        for _ in range(_MAX_REDIRECTS + 1):
+            resp = await self._once(method, url, hdrs, purpose, content, retries)
+            if resp.status_code not in (301, 302, 303, 307, 308) or "location" not in resp.headers:
+                return resp
+            await resp.aclose()
+            target = urljoin(url, resp.headers["location"])
+            t = urlsplit(target)
+            if t.netloc != origin.netloc or (origin.scheme == "https" and t.scheme != "https"):
+                hdrs.pop("Authorization", None)
+            if (
+                t.scheme == "http"
+                and origin.scheme == "https"
+                and not self._plain_http_allowed(t.netloc)
+            ):
+                raise NetworkError(
+                    f"{host} redirected to plain HTTP ({t.netloc}); refusing to follow"
+                )
+            if resp.status_code == 303:
+                method, content = "GET", None
+            url = target
+        raise NetworkError(f"{host}: too many redirects")
+
+    async def _once(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        purpose: str,
+        content: bytes | None,
+        retries: int,
+    ) -> httpx.Response:
+        parts = urlsplit(url)
+        client = self._client(parts.scheme, parts.netloc)
+        record_path = parts.path + (f"?{parts.query}" if parts.query and purpose == "token" else "")
+        started = time.perf_counter()
+        opts = self.options
+        attempt = 0
+        while True:
+            try:
+                req = client.build_request(method, url, headers=headers, content=content)
+                resp = await client.send(req, stream=True)
+                break
+            except httpx.TimeoutException:
+                err: NetworkError = RegistryTimeoutError(
+                    f"{parts.netloc} did not answer within {opts.timeout:g}s"
+                )
+            except (
+                httpx.ConnectError,
+                httpx.RemoteProtocolError,
+                httpx.ReadError,
+                httpx.WriteError,
+            ) as exc:
+                err = NetworkError(f"cannot reach {parts.netloc}: {_describe(exc)}")
+            except ssl.SSLError as exc:  # pragma: no cover - httpx wraps most of these
+                err = NetworkError(f"TLS with {parts.netloc} failed: {exc.reason}")
+            self._record(method, parts.netloc, record_path, 0, 0, started, purpose, None, str(err))
+            if attempt >= retries or (isinstance(err, RegistryTimeoutError) and attempt >= 1):
+                raise err
+            await asyncio.sleep(_backoff(opts.backoff, attempt))
+            attempt += 1
+        length = resp.headers.get("content-length")
+        self._record(
+            method,
+            parts.netloc,
+            record_path,
+            resp.status_code,
+            int(length) if length and length.isdigit() and method != "HEAD" else 0,
+            started,
+            purpose,
+            resp,
+            None,
+        )
+        return resp
+
+    def _record(
+        self,
+        method: str,
+        host: str,
+        path: str,
+        status: int,
+        size: int,
+        started: float,
+        purpose: str,
+        resp: httpx.Response | None,
+        error: str | None,
+    ) -> None:
+        cb = self.options.on_request
+        if cb is None:
+            return
+        cb(
+            RequestRecord(
+                method=method,
+                host=host,
+                path=path,
+                status=status,
+                bytes=size,
+                seconds=time.perf_counter() - started,
+                purpose=purpose,
+                ratelimit_limit=parse_ratelimit(resp.headers.get("ratelimit-limit"))
+                if resp
+                else None,
+                ratelimit_remaining=parse_ratelimit(resp.headers.get("ratelimit-remaining"))
+                if resp
+                else None,
+                error=error,
+            )
+        )
+
+
+class _TooLarge(Exception):
+    def __init__(self, size: int) -> None:
+        super().__init__(size)
+        self.size = size
+
+
+def basic_header(cred: Credential) -> str:
+    raw = f"{cred.username}:{cred.password}".encode()
+    return "Basic " + base64.b64encode(raw).decode()
+
+
+def _pick_challenge(challenges: list[Challenge]) -> Challenge | None:
+    for scheme in ("bearer", "basic"):
+        for ch in challenges:
+            if ch.scheme == scheme:
+                return ch
+    return challenges[0] if challenges else None
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _backoff(base: float, attempt: int) -> float:
+    return base * (2**attempt) * (0.5 + random.random())
+
+
+def _describe(exc: Exception) -> str:
+    text = str(exc) or type(exc).__name__
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        return "TLS certificate not trusted (pass --ca-file, or --insecure for a test registry)"
+    if "WRONG_VERSION_NUMBER" in text or "record layer failure" in text:
+        return "TLS handshake failed (is it plain HTTP? declare it with --insecure)"
+    if "Connection refused" in text or "Errno 111" in text:
+        return "connection refused"
+    return text.splitlines()[0][:200]
+
+
+def registry_message(resp: httpx.Response) -> str:
+    """The first error message of a registry's JSON error body, if any."""
+    try:
+        obj = resp.json()
+        errs = obj.get("errors") or []
+        if errs and isinstance(errs[0], dict):
+            code = errs[0].get("code", "")
+            msg = errs[0].get("message", "")
+            return f"{code}: {msg}".strip(": ")[:200]
+    except (ValueError, AttributeError, httpx.ResponseNotRead):
+        pass
+    return ""
+
+
+def _status_error(resp: httpx.Response, what: str) -> Exception:
+    return status_error(resp.status_code, what, registry_message(resp))
+
+
+def status_error(status: int, what: str, detail: str = "") -> Exception:
+    """Map an HTTP status to the library's error, naming the thing asked for."""
+    suffix = f" ({detail})" if detail else ""
+    if status == 401:
+        return UnauthorizedError(f"{what}: unauthorized (HTTP 401){suffix}")
+    if status == 403:
+        return ForbiddenError(f"{what}: access denied (HTTP 403){suffix}")
+    if status == 404:
+        return NotFoundError(f"{what}: not found{suffix}")
+    if status == 429:
+        return RateLimitedError(f"{what}: rate limited by the registry (HTTP 429){suffix}")
+    return ServerError(f"{what}: registry answered HTTP {status}{suffix}")

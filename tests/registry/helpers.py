@@ -1,0 +1,43 @@
+"""Small helpers shared by the registry-facing tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from imgdigest.registry.credentials import login
+from imgdigest.registry.options import RegistryOptions
+from imgdigest.registry.trace import Trace
+from imgdigest.resolve import ResolveOptions, Resolver
+
+
+def options(
+    endpoint: object,
+    home: Path,
+    *,
+    trace: Trace | None = None,
+    cache: bool = True,
+    **registry: object,
+) -> ResolveOptions:
+    """Options that trust the harness CA and keep caches inside the test's home."""
+    reg = RegistryOptions(
+        ca_file=getattr(endpoint, "ca_file", None),
+        docker_config=home / ".docker",
+        on_request=trace,
+        timeout=registry.pop("timeout", 5.0),  # type: ignore[arg-type]
+        backoff=registry.pop("backoff", 0.01),  # type: ignore[arg-type]
+        **registry,  # type: ignore[arg-type]
+    )
+    return ResolveOptions(registry=reg, cache=cache, cache_dir=home / ".cache" / "imgdigest")
+
+
+def resolver(endpoint: object, home: Path, **kw: object) -> Resolver:
+    return Resolver(options(endpoint, home, **kw))  # type: ignore[arg-type]
+
+
+def store_login(endpoint: object, home: Path, password: str | None = None) -> None:
+    login(
+        endpoint.host,  # type: ignore[attr-defined]
+        endpoint.username,  # type: ignore[attr-defined]
+        password if password is not None else endpoint.password,  # type: ignore[attr-defined]
+        home / ".docker",
+    )
