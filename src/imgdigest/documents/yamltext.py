@@ -1,0 +1,311 @@
+"""YAML read the fast way: libyaml's composer, one document at a time, with positions.
+
+Why this shape:
+
+* Speed. ``yaml.compose`` with ``CSafeLoader`` runs libyaml's C parser and builds a
+  node graph without constructing Python values; the finder then follows only the few
+  paths that can hold images. Constructing whole documents (what ``yaml.load`` does) is
+  the slow part of PyYAML and is never done here.
+* Positions. Every node keeps libyaml's start and end marks; ``mark.index`` counts
+  characters (CRLF is two), so spans index the decoded ``str`` directly.
+* Streaming and skipping. The text is cut at document markers (``---`` / ``...`` at the
+  start of a line, where libyaml itself ends any scalar), and each document is
+  composed on its own, so memory follows the largest document, a syntax error in one
+  document does not hide the others, and documents that cannot hold an image (no
+  ``image`` text in them, or a kind that never has one) are not parsed at all. Files
+  whose structure makes cutting uncertain (directives, ``...`` markers, line breaks
+  other than LF/CRLF) are composed whole instead.
+* Kubernetes semantics. Tags are never constructed, so the YAML 1.1 ``value`` tag of a
+  bare ``=`` (which PyYAML's safe constructor rejects) is just a string here, as it is
+  for Kubernetes. ``KubeLoader`` is the loader to use wherever a value *is* built.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from imgdigest.documents.model import DocumentSyntaxError, Quoting, Scalar
+from imgdigest.kubernetes import PathSegment
+
+STR = "tag:yaml.org,2002:str"
+MERGE = "tag:yaml.org,2002:merge"
+
+# Patterns start with a literal so ``re`` can scan for it: ``^`` with re.M is ten
+# times slower on megabyte files.
+_MARKER = re.compile(r"\n---(?=[ \t\r\n]|$)")
+_END_MARKER = re.compile(r"\n\.\.\.(?=[ \t\r\n]|$)")
+_LONE_CR = re.compile(r"\r(?!\n)")
+_KIND_LINE = re.compile(r"\nkind:[ \t]*[\"']?([A-Za-z0-9]+)")
+_CONTENT_LINE = re.compile(r"^[ \t]*[^\s#]", re.M)
+
+_STYLES: dict[str | None, Quoting] = {
+    None: "plain",
+    "": "plain",
+    "'": "single",
+    '"': "double",
+    "|": "literal",
+    ">": "folded",
+}
+
+_TYPE_OF_TAG = {
+    "tag:yaml.org,2002:int": "int",
+    "tag:yaml.org,2002:float": "float",
+    "tag:yaml.org,2002:bool": "bool",
+    "tag:yaml.org,2002:null": "null",
+}
+
+
+class KubeLoader(yaml.CSafeLoader):
+    """CSafeLoader that reads scalars as Kubernetes does where PyYAML would refuse them.
+
+    The YAML 1.1 ``value`` tag (a bare ``=``) becomes the string ``"="``; timestamps stay
+    strings (Kubernetes objects carry them as RFC 3339 text).
+    """
+
+
+def _as_string(loader: yaml.SafeLoader, node: Node) -> str:
+    return str(loader.construct_scalar(node))  # type: ignore[arg-type]
+
+
+KubeLoader.add_constructor("tag:yaml.org,2002:value", _as_string)
+KubeLoader.add_constructor("tag:yaml.org,2002:timestamp", _as_string)
+
+
+def load_all(text: str) -> list[Any]:
+    """Every document of ``text`` as Python values, read the Kubernetes way."""
+    return list(yaml.load_all(text, Loader=KubeLoader))
+
+
+def document_kind(text: str) -> str | None:
+    """The ``kind:`` of a block-style document, read from its text without parsing."""
+    match = _KIND_LINE.search("\n" + text if text.startswith("kind") else text)
+    return match.group(1) if match else None
+
+
+def _uncuttable(text: str) -> bool:
+    """Whether cutting at ``---`` lines might disagree with libyaml's own reading."""
+    head = text[:3]
+    return (
+        head.startswith("%")
+        or "\n%" in text
+        or (head == "..." and text[3:4] in ("", " ", "\t", "\r", "\n"))
+        or _END_MARKER.search(text) is not None
+        or ("\r" in text and _LONE_CR.search(text) is not None)
+        or "\x85" in text
+        or "\u2028" in text
+        or "\u2029" in text
+    )
+
+
+@dataclass(slots=True)
+class Document:
+    """One YAML document: its root node (None when skipped unread) and where it sits."""
+
+    index: int
+    node: Node | None
+    offset: int  #: character offset of the document's text in the file text
+    line: int  #: 0-based line of that offset
+    text: str  #: the document's own text (what the node's marks index)
+
+
+Wanted = Callable[[str], bool]
+
+
+def _error(file: str, exc: yaml.YAMLError, offset: int, line: int) -> DocumentSyntaxError:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    context = getattr(exc, "context", None)
+    if context and getattr(exc, "problem", None):
+        problem = f"{context}: {problem}"
+    if mark is not None:
+        return DocumentSyntaxError(
+            file, mark.line + line + 1, f"invalid YAML: {problem}", mark.column + 1
+        )
+    position = getattr(exc, "position", None)
+    if isinstance(position, int):
+        return DocumentSyntaxError(
+            file, None, f"invalid YAML: {problem} (at character {position + offset})"
+        )
+    return DocumentSyntaxError(file, None, f"invalid YAML: {problem}")
+
+
+def iter_documents(
+    text: str, file: str, wanted: Wanted | None = None, base: int = 0
+) -> Iterator[Document | DocumentSyntaxError]:
+    """The documents of ``text`` in order; an invalid one yields its error instead.
+
+    ``wanted(document_text)`` decides whether a document is parsed at all; skipped ones
+    are still counted (``Document.node is None``) so indexes match libyaml's. ``base``
+    is added to every offset (1 when a byte-order mark was cut off the front).
+    """
+    if _uncuttable(text):
+        yield from _iter_whole(text, file, base)
+        return
+    starts = [m.start() + 1 for m in _MARKER.finditer(text)]
+    if text.startswith("---") and text[3:4] in ("", " ", "\t", "\r", "\n"):
+        starts.insert(0, 0)
+    chunks: list[tuple[int, int]] = []
+    first = starts[0] if starts else len(text)
+    if _CONTENT_LINE.search(text, 0, first):
+        chunks.append((0, first))
+    bounds = [*starts, len(text)]
+    chunks.extend((bounds[i], bounds[i + 1]) for i in range(len(starts)))
+    line = 0
+    previous = 0
+    for index, (start, end) in enumerate(chunks):
+        line += text.count("\n", previous, start)
+        previous = start
+        chunk = text[start:end]
+        if wanted is not None and not wanted(chunk):
+            yield Document(index, None, start + base, line, chunk)
+            continue
+        loader = yaml.CSafeLoader(chunk)
+        try:
+            node = loader.get_single_node()
+        except yaml.YAMLError as exc:
+            yield _error(file, exc, start + base, line)
+            continue
+        finally:
+            loader.dispose()
+        yield Document(index, node, start + base, line, chunk)
+
+
+def _iter_whole(text: str, file: str, base: int) -> Iterator[Document | DocumentSyntaxError]:
+    loader = yaml.CSafeLoader(text)
+    index = 0
+    try:
+        while loader.check_node():
+            yield Document(index, loader.get_node(), base, 0, text)
+            index += 1
+    except yaml.YAMLError as exc:
+        yield _error(file, exc, base, 0)
+    finally:
+        loader.dispose()
+
+
+# --- node access -----------------------------------------------------------------------
+
+
+def get(node: Node | None, key: str) -> Node | None:
+    """Mapping lookup by string key; the last duplicate wins; ``<<`` merges are honoured."""
+    if not isinstance(node, MappingNode):
+        return None
+    found: Node | None = None
+    merges: list[Node] | None = None
+    for k, v in node.value:
+        if k.value == key and isinstance(k, ScalarNode) and k.tag != MERGE:
+            found = v
+        elif k.tag == MERGE:
+            merges = merges or []
+            merges.append(v)
+    if found is not None or merges is None:
+        return found
+    for merged in merges:
+        sources = merged.value if isinstance(merged, SequenceNode) else [merged]
+        for source in sources:
+            hit = get(source, key)
+            if hit is not None:
+                return hit
+    return None
+
+
+def text_of(node: Node | None) -> str | None:
+    """The value of a string scalar (implicit or ``!!str``), else None."""
+    if isinstance(node, ScalarNode) and node.tag == STR:
+        return node.value
+    return None
+
+
+def scalar_text(node: Node | None) -> str | None:
+    """The text of any scalar, whatever its type (names may be numbers)."""
+    return node.value if isinstance(node, ScalarNode) else None
+
+
+class NodeAdapter:
+    """``imgdigest.kubernetes.TreeAdapter`` over libyaml nodes."""
+
+    def get(self, node: Node, key: str) -> Node | None:
+        return get(node, key)
+
+    def entries(self, node: Node) -> Iterator[tuple[PathSegment, Node]]:
+        if isinstance(node, SequenceNode):
+            yield from enumerate(node.value)
+        elif isinstance(node, MappingNode):
+            for k, v in node.value:
+                yield (k.value if isinstance(k, ScalarNode) else str(k.value)), v
+
+    def items(self, node: Node) -> Iterator[tuple[int, Node]]:
+        if isinstance(node, SequenceNode):
+            yield from enumerate(node.value)
+
+    def text(self, node: Node | None) -> str | None:
+        return text_of(node)
+
+
+NODES = NodeAdapter()
+
+
+def value_type(node: Node) -> str:
+    """``str``, ``int``, ``float``, ``bool``, ``null``, ``seq`` or ``map``."""
+    if isinstance(node, SequenceNode):
+        return "seq"
+    if isinstance(node, MappingNode):
+        return "map"
+    return _TYPE_OF_TAG.get(node.tag, "str")
+
+
+def construct(node: Node) -> Any:
+    """The Python value of one node, built the Kubernetes way (for the rare non-string)."""
+    loader = KubeLoader("")
+    try:
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def scalar_span(node: ScalarNode, doc: Document, full: str) -> Scalar:
+    """The value's span in the file text: quotes, anchors and tags excluded."""
+    offset = doc.offset
+    s = node.start_mark.index + offset
+    e = node.end_mark.index + offset
+    quoting = _STYLES.get(node.style, "plain")
+    value = node.value
+    if quoting == "plain":
+        if full.startswith(value, e - len(value)) and (e - len(value) >= s):
+            start = e - len(value)
+        else:
+            start = _skip_properties(full, s, e)
+        end = e
+    elif quoting in ("single", "double"):
+        quote = "'" if quoting == "single" else '"'
+        start = full.find(quote, s, e) + 1 if full[s] != quote else s + 1
+        end = e - 1
+    else:
+        start = _skip_properties(full, s, e)
+        end = e
+    line = node.start_mark.line + doc.line
+    column = node.start_mark.column
+    if start != s:
+        newlines = full.count("\n", s, start)
+        if newlines:
+            line += newlines
+            column = start - full.rfind("\n", 0, start) - 1
+        else:
+            column += start - s
+    return Scalar(value, start, end, line + 1, column + 1, quoting, full[start:end])
+
+
+def _skip_properties(full: str, s: int, e: int) -> int:
+    i = s
+    while i < e and full[i] in "&!":
+        while i < e and not full[i].isspace():
+            i += 1
+        while i < e and full[i].isspace():
+            i += 1
+    return i
