@@ -389,10 +389,71 @@ def normalize(s: str) -> Reference:
     ``name:tag@digest`` keeps both parts: the digest decides what is fetched and the
     tag records where it came from.
     """
-    ref = parse_normalized(s)
+    try:
+        ref = parse_normalized(s)
+    except ReferenceSyntaxError as exc:
+        if str(exc) != ERR_REFERENCE_INVALID_FORMAT:
+            raise
+        detail = diagnose(s)
+        raise _error(f"{ERR_REFERENCE_INVALID_FORMAT}: {detail}", s, detail) from None
     if ref.tag is None and ref.digest is None:
         return ref.with_tag(DEFAULT_TAG)
     return ref
+
+
+_TAG_RE = re.compile(r"[\w][\w.-]{0,127}")
+_COMPONENT_RE = re.compile(r"[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*")
+_DIGEST_SHAPE_RE = re.compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}")
+
+
+def diagnose(s: str) -> str:
+    """Say which part of a reference breaks the grammar; the grammar itself only says no.
+
+    Used to make "invalid reference format" actionable; it never accepts anything the
+    grammar rejects, it only explains.
+    """
+    if not s:
+        return "empty reference"
+    if any(c.isspace() for c in s):
+        return "contains whitespace"
+    if s.count("@") > 1:
+        return "more than one '@'"
+    name, _, digest = s.partition("@")
+    if "@" in s and not _DIGEST_SHAPE_RE.fullmatch(digest):
+        return f"digest {digest!r} is not ALGORITHM:HEX with at least 32 characters"
+    last = name.rfind("/")
+    colon = name.rfind(":")
+    if colon > last:
+        tag = name[colon + 1 :]
+        name = name[:colon]
+        if not tag:
+            return "empty tag after ':'"
+        if len(tag) > 128:
+            return f"tag is {len(tag)} characters long; the limit is 128"
+        if not _TAG_RE.fullmatch(tag):
+            return (
+                f"tag {tag!r} may hold only letters, digits, '_', '.' and '-', "
+                "and must not start with '.' or '-'"
+            )
+    parts = name.split("/")
+    if not name:
+        return "empty repository name"
+    path_parts = parts[1:] if len(parts) > 1 and ("." in parts[0] or ":" in parts[0]) else parts
+    if len(path_parts) < len(parts) and ":" in parts[0]:
+        port = parts[0].rsplit(":", 1)[1]
+        if not port.isdigit():
+            return f"registry port {port!r} is not a number"
+    for part in path_parts:
+        if not part:
+            return "empty path component (a leading, trailing or doubled '/')"
+        if part.lower() != part:
+            return f"path component {part!r} must be lowercase"
+        if not _COMPONENT_RE.fullmatch(part):
+            return (
+                f"path component {part!r} may hold only lowercase letters, digits and single "
+                "separators ('.', '_', '__', '-') between them"
+            )
+    return "does not match the reference grammar"
 
 
 def _glob_to_regex(pattern: str) -> re.Pattern[str]:

@@ -568,6 +568,13 @@ def _backoff(base: float, attempt: int) -> float:
 
 def _describe(exc: Exception) -> str:
     text = str(exc) or type(exc).__name__
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, OSError) and "Name or service not known" in str(cause):
+            return "unknown host (DNS lookup failed)"
+        cause = cause.__cause__ or cause.__context__
     if "CERTIFICATE_VERIFY_FAILED" in text:
         return "TLS certificate not trusted (pass --ca-file, or --insecure for a test registry)"
     if "WRONG_VERSION_NUMBER" in text or "record layer failure" in text:
