@@ -287,8 +287,9 @@ class AsyncResolver:
                 eps = self.endpoints(ref)
             except ImgdigestError:
                 continue
-            for ep in eps:
-                by_host.setdefault(ep.host, set()).add(ep.repository)
+            # Only the endpoint tried first: fallbacks are reached lazily, if ever.
+            if eps:
+                by_host.setdefault(eps[0].host, set()).add(eps[0].repository)
         results = await asyncio.gather(
             *(self.transport.prepare(h, repos) for h, repos in by_host.items()),
             return_exceptions=True,

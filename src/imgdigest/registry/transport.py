@@ -477,7 +477,13 @@ class Transport:
             except ssl.SSLError as exc:  # pragma: no cover - httpx wraps most of these
                 err = NetworkError(f"TLS with {parts.netloc} failed: {exc.reason}")
             self._record(method, parts.netloc, record_path, 0, 0, started, purpose, None, str(err))
-            if attempt >= retries or (isinstance(err, RegistryTimeoutError) and attempt >= 1):
+            # Retrying cannot fix a name that does not resolve or a certificate we distrust.
+            permanent = "unknown host" in str(err) or "certificate" in str(err)
+            if (
+                permanent
+                or attempt >= retries
+                or (isinstance(err, RegistryTimeoutError) and attempt >= 1)
+            ):
                 raise err
             await asyncio.sleep(_backoff(opts.backoff, attempt))
             attempt += 1
@@ -578,7 +584,7 @@ def _describe(exc: Exception) -> str:
     if "CERTIFICATE_VERIFY_FAILED" in text:
         return "TLS certificate not trusted (pass --ca-file, or --insecure for a test registry)"
     if "WRONG_VERSION_NUMBER" in text or "record layer failure" in text:
-        return "TLS handshake failed (is it plain HTTP? declare it with --insecure)"
+        return "TLS handshake failed (a plain-HTTP registry? declare it with --insecure)"
     if "Connection refused" in text or "Errno 111" in text:
         return "connection refused"
     return text.splitlines()[0][:200]
