@@ -15,6 +15,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "imgdigest.cli.cmd_digest",
     "imgdigest.cli.cmd_ref",
     "imgdigest.cli.cmd_login",
+    "imgdigest.cli.cmd_webhook",
     "imgdigest.cli.cmd_check",
     "imgdigest.cli.cmd_policy",
     "imgdigest.cli.cmd_webhook",

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from imgdigest.documents.model import ImageSite, Note
 from imgdigest.documents.yamlsite import node_site, template_note, templated
-from imgdigest.documents.yamltext import NODES, Document, get, scalar_text, text_of
+from imgdigest.documents.yamltext import NODES, Document, display_text, get, scalar_text, text_of
 from imgdigest.kubernetes import NO_EXTRA_PATHS, ExtraPaths, Scope, iter_image_slots, iter_objects
 
 
@@ -38,7 +38,7 @@ def kubernetes_sites(
                 role=slot.role,  # type: ignore[arg-type]
                 path=slot.path,
                 owner=slot.owner,
-                name=scalar_text(slot.name),
+                name=display_text(slot.name),
                 kind=kind,
                 object_name=object_name,
                 namespace=namespace,

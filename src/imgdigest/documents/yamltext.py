@@ -227,6 +227,17 @@ def scalar_text(node: Node | None) -> str | None:
     return node.value if isinstance(node, ScalarNode) else None
 
 
+def display_text(node: Node | None) -> str | None:
+    """A string's value; any other value as a policy engine prints it (``3``, ``null``)."""
+    if node is None:
+        return None
+    if isinstance(node, ScalarNode) and node.tag == STR:
+        return node.value
+    from imgdigest.documents.values import format_value
+
+    return format_value(construct(node))
+
+
 class NodeAdapter:
     """``imgdigest.kubernetes.TreeAdapter`` over libyaml nodes."""
 

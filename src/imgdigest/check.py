@@ -1,0 +1,394 @@
+"""``check``: the Gatekeeper ``K8sImageDigests`` verdict, before deploy.
+
+The rule is the template's, word for word, so a manifest that passes here passes in
+the cluster and the messages are the ones the cluster would print:
+
+* an image "has a digest" when the unanchored pattern ``GATEKEEPER_DIGEST`` is found
+  anywhere in it - no normalization, no length check (``@sha256:abc`` passes);
+* an exemption matches exactly, or as a prefix when it ends in ``*`` (only one ``*``
+  is cut, so ``a**`` is the literal prefix ``a*``; a ``*`` elsewhere is literal);
+* ``<role> <NAME> uses an image without a digest <IMAGE>``, with ``%v`` formatting of
+  non-string values, and nothing at all for a container without ``name`` or ``image``
+  (Rego's ``sprintf`` of an undefined value is undefined);
+* one object's messages form a set: two identical containers give one message.
+
+What differs is *where* it looks. ``compat="gatekeeper"`` reads exactly what the template
+reads: ``spec.containers``, ``spec.initContainers`` and ``spec.ephemeralContainers`` of
+every object. The default reads every pod spec (workload templates, CronJobs, image
+volumes, configured custom resources) and the other files the finder knows
+(kustomize, Dockerfile, Compose, Actions) - what a CI user wants, since the cluster
+only judges the Pods once they are created.
+
+``strict`` goes beyond the template: the image must be a valid reference by the
+distribution grammar whose digest is well-formed for its algorithm (``STRICT_REFERENCE``,
+shared with the ``--strict`` Rego so both give the same verdicts). ``verify`` asks the
+registry whether each digest exists and whether its tag still points at it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from imgdigest.digest import ALGORITHMS
+from imgdigest.documents import FileScan, FinderOptions, ImageSite, Note, find_images
+from imgdigest.documents.model import DockerfileImage
+from imgdigest.documents.values import format_value
+from imgdigest.errors import DocumentError, ImgdigestError
+from imgdigest.kubernetes import (
+    DICT_ADAPTER,
+    NO_EXTRA_PATHS,
+    ExtraPaths,
+    field_path,
+    image_slots,
+    iter_objects,
+)
+from imgdigest.reference import ANCHORED_NAME_RE, ANCHORED_TAG_RE, NAME_TOTAL_LENGTH_MAX
+from imgdigest.reference import parse as parse_reference
+
+#: The template's own test for "has a digest" (searched, not anchored).
+GATEKEEPER_DIGEST_PATTERN = "@[a-z0-9]+([+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+"
+GATEKEEPER_DIGEST = re.compile(GATEKEEPER_DIGEST_PATTERN)
+
+_STRICT_DIGEST = "|".join(
+    f"{name}:[a-f0-9]{{{size * 2}}}" for name, size in sorted(ALGORITHMS.items())
+)
+#: A reference with a digest valid for its algorithm, by the distribution grammar.
+#: Groups: 1 domain, 2 remote name (at most 255 characters), 3 digest. RE2-compatible,
+#: so the ``--strict`` Rego uses the same text; match it whole (``fullmatch``/``^$``).
+STRICT_REFERENCE_PATTERN = (
+    ANCHORED_NAME_RE.pattern + f"(?::{ANCHORED_TAG_RE.pattern})?@({_STRICT_DIGEST})"
+)
+#: The name and tag are fine, whatever follows the ``@``: the digest is what is wrong.
+NAME_THEN_DIGEST_PATTERN = ANCHORED_NAME_RE.pattern + f"(?::{ANCHORED_TAG_RE.pattern})?@[^@]*"
+STRICT_REFERENCE = re.compile(STRICT_REFERENCE_PATTERN)
+NAME_THEN_DIGEST = re.compile(NAME_THEN_DIGEST_PATTERN)
+
+Rule = Literal[
+    "no-digest",
+    "invalid-digest",
+    "invalid-reference",
+    "digest-not-found",
+    "tag-moved",
+    "unverified",
+]
+
+#: How each rule's message reads after the ``<role> <NAME>`` label.
+PHRASES: Mapping[str, str] = {
+    "no-digest": "uses an image without a digest",
+    "invalid-digest": "uses an image with an invalid digest",
+    "invalid-reference": "uses an invalid image reference",
+    "digest-not-found": "uses a digest its registry does not have",
+    "tag-moved": "uses a digest its tag no longer points at",
+    "unverified": "uses an image that could not be verified",
+}
+
+Compat = Literal["gatekeeper"]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckOptions:
+    """What ``check`` enforces."""
+
+    compat: Compat | None = None
+    strict: bool = False
+    exempt: tuple[
+        Any, ...
+    ] = ()  #: exemptImages entries (strings; other JSON values as Rego sees them)
+    verify: bool = False
+    finder: FinderOptions = field(default_factory=FinderOptions)
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One image that fails the rule, where it is, and the message to print."""
+
+    site: ImageSite
+    rule: Rule
+    message: str
+    detail: str | None = None  #: why, when the rule alone does not say (strict, verify)
+
+    @property
+    def file(self) -> str:
+        return self.site.file
+
+    @property
+    def line(self) -> int:
+        return self.site.line
+
+    @property
+    def column(self) -> int:
+        return self.site.column
+
+
+@dataclass(slots=True)
+class CheckReport:
+    """Everything one ``check`` run found."""
+
+    violations: list[Violation] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    errors: list[DocumentError] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)  #: every file looked at
+    images: int = 0
+
+    @property
+    def exit_code(self) -> int:
+        """0 clean, 1 violations, 2 when some input could not be read."""
+        if self.errors:
+            return 2
+        return 1 if self.violations else 0
+
+
+# --- the rule ----------------------------------------------------------------------------
+
+
+def _rego_equal(a: Any, b: Any) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return not (isinstance(a, float) and math.isnan(a)) and a == b
+    return type(a) is type(b) and a == b
+
+
+def exemption_list(value: Any) -> tuple[Any, ...]:
+    """``exemptImages[_]`` as Rego iterates it: list items, map values, else nothing."""
+    if isinstance(value, list | tuple):
+        return tuple(value)
+    if isinstance(value, Mapping):
+        return tuple(value.values())
+    return ()
+
+
+def is_exempt(image: Any, exemptions: Iterable[Any]) -> bool:
+    """The template's ``is_exempt``: exact match, or prefix match for a trailing ``*``."""
+    for exemption in exemptions:
+        starred = isinstance(exemption, str) and exemption.endswith("*")
+        if not starred:
+            if _rego_equal(exemption, image):
+                return True
+        elif isinstance(image, str) and image.startswith(exemption[:-1]):
+            return True
+    return False
+
+
+def has_digest(image: str) -> bool:
+    """The template's test: the digest pattern occurs somewhere in the string."""
+    return GATEKEEPER_DIGEST.search(image) is not None
+
+
+def strict_problem(image: str) -> Rule | None:
+    """What ``--strict`` finds wrong with an image that passes the template, if anything."""
+    match = STRICT_REFERENCE.fullmatch(image)
+    if match is not None and len(match.group(2)) <= NAME_TOTAL_LENGTH_MAX:
+        return None
+    if NAME_THEN_DIGEST.fullmatch(image) is not None:
+        return "invalid-digest"
+    return "invalid-reference"
+
+
+def judge(image: Any, *, strict: bool = False, exempt: Sequence[Any] = ()) -> Rule | None:
+    """The verdict for one image value (any JSON value, as the template sees it)."""
+    if is_exempt(image, exempt):
+        return None
+    if not isinstance(image, str) or not has_digest(image):
+        return "no-digest"
+    if strict:
+        return strict_problem(image)
+    return None
+
+
+def _reason(image: str) -> str | None:
+    try:
+        parse_reference(image)
+    except ImgdigestError as exc:
+        return str(exc)
+    return None
+
+
+# --- labels: who uses the image ------------------------------------------------------------
+
+
+def label(site: ImageSite) -> str:
+    """``container <web>``, ``service <db>``, ``stage <builder>`` ... for the message."""
+    if site.source == "kubernetes":
+        if site.role == "image":
+            return f"field <{site.field_path}>"
+        return f"{site.role} <{site.name}>"
+    if site.source == "kustomize":
+        return f"kustomize image <{site.name}>"
+    if site.source == "compose":
+        return f"service <{site.name}>"
+    if site.source == "dockerfile" and isinstance(site.detail, DockerfileImage):
+        detail = site.detail
+        if detail.instruction == "FROM":
+            return f"stage <{detail.stage if detail.stage is not None else detail.stage_index}>"
+        flag = "--from" if detail.instruction in ("COPY", "ADD") else "--mount"
+        return f"{detail.instruction} {flag} in stage <{detail.stage_index}>"
+    path = site.path
+    if len(path) >= 3 and path[0] == "jobs":
+        if path[2] == "services":
+            return f"job <{path[1]}> service <{path[3]}>"
+        if path[2] == "steps":
+            return f"job <{path[1]}> step <{path[3]}>"
+        return f"job <{path[1]}> container"
+    return "action"
+
+
+def message(who: str, rule: Rule, image: str) -> str:
+    return f"{who} {PHRASES[rule]} <{image}>"
+
+
+def _image_value(site: ImageSite) -> Any:
+    return site.image if site.value_type == "str" else site.value
+
+
+def site_violation(site: ImageSite, options: CheckOptions) -> Violation | None:
+    """The verdict on one site found by the finder."""
+    if site.source == "kubernetes" and site.name is None:
+        return None  # the template's sprintf of an undefined name yields no message
+    rule = judge(_image_value(site), strict=options.strict, exempt=options.exempt)
+    if rule is None:
+        return None
+    detail = _reason(site.image) if rule in ("invalid-reference", "invalid-digest") else None
+    return Violation(site, rule, message(label(site), rule, site.image), detail)
+
+
+# --- running over files ----------------------------------------------------------------------
+
+
+def _finder_options(options: CheckOptions) -> FinderOptions:
+    from dataclasses import replace
+
+    if options.compat == "gatekeeper":
+        return replace(options.finder, scope="gatekeeper")
+    return options.finder
+
+
+def check_scan(scan: FileScan, options: CheckOptions) -> list[Violation]:
+    """Violations of one scanned file; in gatekeeper mode one object's messages are a set."""
+    out: list[Violation] = []
+    seen: set[tuple[int, int | None, str]] = set()
+    for site in scan.sites:
+        violation = site_violation(site, options)
+        if violation is None:
+            continue
+        if options.compat == "gatekeeper":
+            key = (site.document, site.list_item, violation.message)
+            if key in seen:
+                continue
+            seen.add(key)
+        out.append(violation)
+    out.sort(key=lambda v: v.site.start)  # file order reads best; the finder's is per object
+    return out
+
+
+Verifier = Callable[[list[ImageSite]], Iterator[Violation]]
+
+
+def check_paths(
+    paths: Iterable[str],
+    options: CheckOptions = CheckOptions(),
+    *,
+    verifier: Verifier | None = None,
+) -> CheckReport:
+    """Run the check over files and directories; errors stay with their file."""
+    report = CheckReport()
+    pinned: list[ImageSite] = []
+    for scan in find_images(paths, _finder_options(options)):
+        report.files.append(scan.file)
+        report.images += len(scan.sites)
+        report.notes.extend(scan.notes)
+        report.errors.extend(scan.errors)
+        violations = check_scan(scan, options)
+        report.violations.extend(violations)
+        if verifier is not None:
+            failed = {id(v.site) for v in violations}
+            pinned.extend(
+                s
+                for s in scan.sites
+                if id(s) not in failed
+                and s.value_type == "str"
+                and not is_exempt(s.image, options.exempt)
+            )
+        scan.text = None  # the report keeps sites, not whole files
+    if verifier is not None and pinned:
+        report.violations.extend(verifier(pinned))
+        report.violations.sort(key=lambda v: (v.file, v.site.start))
+    return report
+
+
+def load_constraint(path: str) -> tuple[Any, ...]:
+    """``spec.parameters.exemptImages`` of every ``K8sImageDigests`` in a YAML file."""
+    from imgdigest.documents import load_all
+    from imgdigest.documents.model import DocumentSyntaxError
+    from imgdigest.errors import ConfigError
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read constraint: {exc}") from None
+    try:
+        documents = load_all(text)
+    except Exception as exc:  # yaml.YAMLError
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise DocumentSyntaxError(
+            path, line, f"invalid YAML: {getattr(exc, 'problem', exc)}"
+        ) from None
+    exempt: list[Any] = []
+    found = False
+    for doc in documents:
+        for _, obj in iter_objects(doc, DICT_ADAPTER):
+            if isinstance(obj, Mapping) and obj.get("kind") == "K8sImageDigests":
+                found = True
+                spec = obj.get("spec")
+                params = spec.get("parameters") if isinstance(spec, Mapping) else None
+                if isinstance(params, Mapping):
+                    exempt.extend(exemption_list(params.get("exemptImages")))
+    if not found:
+        raise ConfigError(f"{path}: no K8sImageDigests constraint in this file")
+    return tuple(exempt)
+
+
+# --- the same verdict on a plain object (webhook, conformance) -------------------------------
+
+
+def object_messages(
+    obj: Mapping[str, Any],
+    *,
+    compat: Compat | None = "gatekeeper",
+    strict: bool = False,
+    exempt: Sequence[Any] = (),
+    extra: ExtraPaths = NO_EXTRA_PATHS,
+) -> list[str]:
+    """The messages for one JSON object (an AdmissionReview's ``object``), in order.
+
+    With ``compat="gatekeeper"`` this is what the template's ``violation`` set holds for
+    ``input.review.object = obj``; otherwise every pod spec of the object is judged.
+    """
+    messages: list[str] = []
+    scope = "gatekeeper" if compat == "gatekeeper" else "workloads"
+    for _, item in iter_objects(obj, DICT_ADAPTER) if compat is None else [(None, obj)]:
+        if not isinstance(item, Mapping):
+            continue
+        for slot in image_slots(item, scope=scope, extra=extra):
+            if slot.image is None and not (
+                isinstance(slot.owner, Mapping) and "image" in slot.owner
+            ):
+                continue
+            if not isinstance(slot.owner, Mapping) or "name" not in slot.owner:
+                continue
+            rule = judge(slot.image, strict=strict, exempt=exempt)
+            if rule is None:
+                continue
+            who = f"{slot.role} <{format_value(slot.name)}>"
+            if slot.role == "image":
+                who = f"field <{field_path(slot.path)}>"
+            text = message(who, rule, format_value(slot.image))
+            if text not in messages:
+                messages.append(text)
+    return messages

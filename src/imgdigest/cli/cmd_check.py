@@ -1,0 +1,189 @@
+"""``imgdigest check``: fail CI when an image has no digest (the Gatekeeper verdict, earlier)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from imgdigest import report as reports
+from imgdigest.check import PHRASES, CheckOptions, CheckReport, check_paths, load_constraint
+from imgdigest.documents import FinderOptions, load_config
+from imgdigest.errors import UsageError
+
+_RULES = [
+    reports.Rule(rule, f"image {phrase.removeprefix('uses ')}") for rule, phrase in PHRASES.items()
+]
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "check",
+        help="report images without a digest in manifests, Dockerfiles, Compose and workflows",
+        description="Report every container image without a digest, with the verdicts and "
+        "messages of the Gatekeeper K8sImageDigests policy. Exit 0 when clean, 1 on "
+        "violations, 2 on usage errors or unreadable input.",
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help="files or directories; - for stdin")
+    p.add_argument(
+        "--compat",
+        choices=("gatekeeper",),
+        help="judge exactly what the Gatekeeper template judges: spec.containers, "
+        "spec.initContainers and spec.ephemeralContainers of each object",
+    )
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="also require a valid reference whose digest is well-formed for its algorithm",
+    )
+    p.add_argument(
+        "--exempt",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="exempt this image: exact, or a prefix when it ends in * (repeatable)",
+    )
+    p.add_argument(
+        "--constraint", metavar="FILE", help="read exemptImages from a K8sImageDigests constraint"
+    )
+    p.add_argument(
+        "--config",
+        metavar="FILE",
+        help="configuration (exemptImages, exclude, custom resource paths)",
+    )
+    p.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="skip matching paths (repeatable)",
+    )
+    p.add_argument(
+        "--format", choices=reports.FORMATS, default="text", help="output format (default: text)"
+    )
+    p.add_argument(
+        "--parse-all",
+        action="store_true",
+        help="parse every YAML document, even those that cannot hold an image (validates them)",
+    )
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="ask registries that each digest exists and that its tag still points at it",
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no notes and no summary on stderr")
+    from imgdigest.cli._common import add_registry_args
+
+    add_registry_args(p)
+    p.set_defaults(func=run)
+
+
+def _options(args: argparse.Namespace) -> CheckOptions:
+    exempt: list[object] = list(args.exempt)
+    exclude = list(args.exclude)
+    finder = FinderOptions(parse_all=args.parse_all)
+    if args.config:
+        config = load_config(args.config)
+        exempt.extend(config.exempt_images)
+        finder = config.finder_options(finder)
+    if args.constraint:
+        exempt.extend(load_constraint(args.constraint))
+    from dataclasses import replace
+
+    finder = replace(finder, exclude=(*finder.exclude, *exclude))
+    if args.paths.count("-") > 1:
+        raise UsageError("stdin (-) can be given only once")
+    return CheckOptions(
+        compat=args.compat,
+        strict=args.strict,
+        exempt=tuple(exempt),
+        verify=args.verify,
+        finder=finder,
+    )
+
+
+def to_report(result: CheckReport) -> reports.Report:
+    """The check's result as generic findings for the report writers."""
+    findings = [
+        reports.Finding(
+            file=v.file,
+            line=v.line,
+            column=v.column,
+            rule=v.rule,
+            message=v.message,
+            detail=v.detail,
+            extra={
+                "image": v.site.image,
+                "role": v.site.role,
+                "name": v.site.name,
+                "kind": v.site.kind,
+                "object": v.site.object_name,
+                "namespace": v.site.namespace,
+                "path": v.site.field_path or None,
+                "document": v.site.document,
+            },
+        )
+        for v in result.violations
+    ]
+    errors = [
+        reports.Finding(
+            file=getattr(e, "file", "?"),
+            line=getattr(e, "line", None),
+            column=getattr(e, "column", None),
+            rule="unreadable",
+            message=getattr(e, "problem", str(e)),
+        )
+        for e in result.errors
+    ]
+    notes = [
+        reports.Finding(n.file, n.line, None, "skipped", n.message, level="note")
+        for n in result.notes
+    ]
+    return reports.Report(
+        command="check",
+        findings=findings,
+        errors=errors,
+        notes=notes,
+        files=list(dict.fromkeys(result.files)),
+        rules=_RULES,
+        summary={
+            "files": len(result.files),
+            "images": result.images,
+            "violations": len(result.violations),
+            "errors": len(result.errors),
+            "exit_code": result.exit_code,
+        },
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    options = _options(args)
+    verifier = None
+    if args.verify:
+        from imgdigest.cli._common import explained, resolve_options
+        from imgdigest.verify import registry_verifier
+
+        with explained(args) as trace:
+            verifier = registry_verifier(resolve_options(args, trace))
+            result = check_paths(args.paths, options, verifier=verifier)
+    else:
+        result = check_paths(args.paths, options)
+    report = to_report(result)
+    if args.format == "text":
+        sys.stdout.write(reports.text(report))
+        for error in report.errors:
+            print(f"{error.where()}: error: {error.message}", file=sys.stderr)
+        if not args.quiet:
+            for note in report.notes:
+                print(f"{note.where()}: note: {note.message}", file=sys.stderr)
+            s = report.summary
+            print(
+                f"imgdigest check: {s['images']} image{'s' if s['images'] != 1 else ''} in "
+                f"{s['files']} file{'s' if s['files'] != 1 else ''}, "
+                f"{s['violations']} violation{'s' if s['violations'] != 1 else ''}"
+                + (f", {s['errors']} unreadable" if s["errors"] else ""),
+                file=sys.stderr,
+            )
+    else:
+        sys.stdout.write(reports.render(report, args.format))
+    sys.stdout.flush()
+    return result.exit_code
