@@ -15,10 +15,18 @@ COMMAND_MODULES: tuple[str, ...] = (
     "imgdigest.cli.cmd_digest",
     "imgdigest.cli.cmd_ref",
     "imgdigest.cli.cmd_login",
-    "imgdigest.cli.cmd_webhook",
+    "imgdigest.cli.cmd_pin",
+    "imgdigest.cli.cmd_drift",
+    "imgdigest.cli.cmd_lock",
     "imgdigest.cli.cmd_check",
     "imgdigest.cli.cmd_policy",
     "imgdigest.cli.cmd_webhook",
+    "imgdigest.cli.cmd_manifest",
+    "imgdigest.cli.cmd_config",
+    "imgdigest.cli.cmd_blob",
+    "imgdigest.cli.cmd_tree",
+    "imgdigest.cli.cmd_layers",
+    "imgdigest.cli.cmd_files",
 )
 
 

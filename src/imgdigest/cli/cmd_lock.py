@@ -1,0 +1,59 @@
+"""``imgdigest lock``: record what every image reference in files resolves to now."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from imgdigest.cli._common import add_registry_args, explained, resolve_options, warn
+from imgdigest.cli.cmd_pin import add_file_args, check_paths, finder_options
+from imgdigest.edits import write_atomic
+from imgdigest.pin import lock_paths
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "lock",
+        help="write a lock file of reference -> digest for the images in files",
+        description="Resolve every tagged image reference found under PATH and write a lock "
+        "file; `pin --lock FILE --offline` then pins with no network, reproducibly. Index "
+        "entries list their platforms' digests. Nothing is written if any reference fails.",
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help="files or directories; - for stdin")
+    p.add_argument("-o", "--output", metavar="FILE", help="lock file to write (default: stdout)")
+    p.add_argument(
+        "--platform",
+        metavar="OS/ARCH[/VARIANT]",
+        help="also record this platform's manifest digest for every reference",
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no notes or summary on stderr")
+    add_file_args(p)
+    add_registry_args(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    check_paths(args.paths)
+    with explained(args) as trace:
+        lock, failures, scans = lock_paths(
+            args.paths,
+            resolve_options(args, trace),
+            platform=args.platform,
+            finder=finder_options(args),
+        )
+    errors = [e for s in scans for e in s.errors]
+    for error in errors:
+        warn(f"error: {error}")
+    for failure in failures:
+        print(str(failure), file=sys.stderr)
+    if failures:
+        return failures[0].exit_code
+    text = lock.dumps()
+    if args.output:
+        write_atomic(args.output, text.encode("utf-8"))
+    else:
+        sys.stdout.write(text)
+    if not args.quiet:
+        warn(f"locked {len(lock)} references from {len(scans)} files")
+    return errors[0].exit_code if errors else 0
+

@@ -1,0 +1,198 @@
+"""``imgdigest pin``: rewrite image references in files from tags to digests.
+
+Without ``--write`` it shows a unified diff and changes nothing; ``-`` filters stdin to
+stdout. The file-selection flags (``--exclude``, ``--config``) are defined here and
+shared with ``drift`` and ``lock`` so the three commands see the same files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+from imgdigest.cli._common import add_registry_args, explained, resolve_options, warn
+from imgdigest.documents import STDIN, FinderOptions, load_config
+from imgdigest.errors import UsageError
+from imgdigest.lock import read_lock
+from imgdigest.pin import PinOptions, PinPlan, Progress, plan_paths
+
+# Progress is worth showing only when this many references are asked for.
+PROGRESS_MIN = 20
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "pin",
+        help="pin image references in files to digests",
+        description="Rewrite each image reference in Kubernetes manifests, kustomizations, "
+        "Dockerfiles, Compose files and GitHub workflows to name:tag@digest, changing no other "
+        "byte. Shows a diff unless --write. A run in which any reference fails writes nothing.",
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help="files or directories; - for stdin")
+    p.add_argument("-w", "--write", action="store_true", help="edit the files in place")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if anything is unpinned or drifted (same as drift)",
+    )
+    p.add_argument("--drop-tag", action="store_true", help="write name@digest, without the tag")
+    p.add_argument(
+        "--update",
+        action="store_true",
+        help="re-resolve existing pins and replace digests whose tag has moved",
+    )
+    p.add_argument(
+        "--platform",
+        metavar="OS/ARCH[/VARIANT]",
+        help="pin this platform's manifest instead of the multi-platform index",
+    )
+    p.add_argument(
+        "--lock",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="take digests from a lock file, name@digest lines or buildx metadata (repeatable)",
+    )
+    p.add_argument("--offline", action="store_true", help="never contact a registry (needs --lock)")
+    p.add_argument(
+        "--partial", action="store_true", help="write what could be pinned even if some failed"
+    )
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("-q", "--quiet", action="store_true", help="no notes or summary on stderr")
+    p.add_argument("--no-progress", action="store_true", help="no progress line on a terminal")
+    add_file_args(p)
+    add_registry_args(p)
+    p.set_defaults(func=run)
+
+
+def add_file_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("file selection")
+    g.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="skip matching paths when walking directories (repeatable)",
+    )
+    g.add_argument(
+        "--config",
+        metavar="FILE",
+        help="project configuration: excludes and image paths of custom resources",
+    )
+
+
+def finder_options(args: argparse.Namespace) -> FinderOptions:
+    base = FinderOptions(exclude=tuple(args.exclude))
+    if args.config:
+        return load_config(args.config).finder_options(base)
+    return base
+
+
+def check_paths(paths: list[str]) -> None:
+    if STDIN in paths and len(paths) > 1:
+        raise UsageError("- (stdin) cannot be combined with other paths")
+
+
+@contextmanager
+def terminated_as_interrupt() -> Iterator[None]:
+    """SIGTERM unwinds like Ctrl-C, so staged temporary files are removed."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def progress_line(args: argparse.Namespace) -> Progress | None:
+    if args.quiet or args.no_progress or args.format != "text" or not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        if total < PROGRESS_MIN:
+            return
+        end = "\n" if done >= total else ""
+        print(f"\rresolving {done}/{total} references", end=end, file=sys.stderr, flush=True)
+
+    return show
+
+
+def report_problems(plan: PinPlan, quiet: bool) -> None:
+    for error in plan.errors:
+        warn(f"error: {error}")
+    for failure in plan.failures:
+        print(str(failure), file=sys.stderr)
+    if not quiet:
+        for note in plan.notes:
+            warn(f"note: {note}")
+
+
+def run(args: argparse.Namespace) -> int:
+    check_paths(args.paths)
+    if args.check:
+        from imgdigest.cli.cmd_drift import run_drift
+
+        return run_drift(args)
+    if args.offline and not args.lock:
+        raise UsageError("--offline needs --lock FILE: there is nowhere else to find digests")
+    options = PinOptions(
+        keep_tag=not args.drop_tag,
+        update=args.update,
+        platform=args.platform,
+        lock=read_lock(args.lock) if args.lock else None,
+        offline=args.offline,
+    )
+    finder = finder_options(args)
+    with explained(args) as trace, terminated_as_interrupt():
+        plan = plan_paths(
+            args.paths,
+            options,
+            None if args.offline else resolve_options(args, trace),
+            finder=finder,
+            progress=progress_line(args),
+        )
+        report_problems(plan, args.quiet)
+        blocked = bool(plan.failures) and not args.partial
+        if args.paths == [STDIN]:
+            if not blocked and plan.files and plan.files[0].new_text is not None:
+                sys.stdout.write(plan.files[0].new_text)
+            return plan.exit_code
+        written: list[str] = []
+        if args.write and not blocked:
+            written = plan.write(partial=args.partial)
+    if args.format == "json":
+        obj = plan.to_json()
+        obj["written"] = written
+        print(json.dumps(obj, indent=2))
+    elif not args.write:
+        for fp in plan.files:
+            sys.stdout.write(fp.diff())
+    if not args.quiet and args.format == "text":
+        warn(_summary(plan, args.write, blocked, len(written)))
+    return plan.exit_code
+
+
+def _summary(plan: PinPlan, write: bool, blocked: bool, written: int) -> str:
+    s = plan.summary()
+    refs = s["references_changed"]
+    files = s["files_changed"]
+    what = f"{refs} reference{'s' * (refs != 1)} in {files} file{'s' * (files != 1)}"
+    tail = f" ({s['unique_references']} unique, {s['from_lock']} from lock"
+    tail += f", {s['failures']} failed)" if s["failures"] else ")"
+    if blocked:
+        return f"nothing written: {s['failures']} reference(s) failed; {what} would change" + tail
+    if write:
+        return f"pinned {what}; wrote {written} file{'s' * (written != 1)}" + tail
+    return f"{what} would change" + tail

@@ -1,0 +1,237 @@
+"""Lock files: reference -> digest records for reproducible and offline pinning.
+
+``imgdigest lock`` writes what every reference in a tree resolves to; ``pin --lock
+FILE --offline`` pins from it with no network, so the same inputs always give the same
+files. The reader also takes what builds print, so a freshly built image is pinned by
+the digest its build reported rather than by trusting a tag someone may have moved:
+
+* our own JSON lock (``{"imgdigest-lock": 1, "images": [...]}``);
+* ``docker buildx build --metadata-file`` JSON: ``containerimage.digest`` with the
+  comma-separated ``image.name`` list (top level, or one object per bake target);
+* text lines of ``name@digest`` or ``name:tag@digest`` - what ``pack build --publish
+  --quiet`` prints - with blank lines and ``#`` comments ignored.
+
+Keys are normalized references (``nginx:1.25`` -> ``docker.io/library/nginx:1.25``)
+plus an optional platform. An entry without a tag (a build's ``name@digest``) stands
+for the repository's freshly built image and matches any tag of it that has no entry
+of its own.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from imgdigest import platform as platforms
+from imgdigest import reference as references
+from imgdigest.digest import Digest
+from imgdigest.errors import DocumentError, ImgdigestError
+from imgdigest.reference import Reference
+
+LOCK_KEY = "imgdigest-lock"
+LOCK_VERSION = 1
+BUILDX_DIGEST = "containerimage.digest"
+BUILDX_NAME = "image.name"
+
+
+@dataclass(frozen=True)
+class LockEntry:
+    """What one reference (for one platform, or for all) resolved to."""
+
+    reference: str  #: normalized, without digest; may lack a tag (build outputs)
+    digest: str
+    platform: str | None = None  #: ``format_all`` of the platform; None = the tag's own digest
+    media_type: str | None = None
+    #: platform -> digest of an index's children, when known (keeps the kind of pin offline)
+    children: Mapping[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        obj: dict[str, Any] = {"reference": self.reference, "digest": self.digest}
+        if self.platform is not None:
+            obj["platform"] = self.platform
+        if self.media_type:
+            obj["media_type"] = self.media_type
+        if self.children:
+            obj["children"] = dict(sorted(self.children.items()))
+        return obj
+
+
+def _platform_key(platform: str | platforms.Platform | None) -> str | None:
+    if platform is None:
+        return None
+    parsed = platforms.parse(platform) if isinstance(platform, str) else platform
+    return platforms.format_all(platforms.normalize(parsed))
+
+
+class Lock:
+    """Entries keyed by normalized reference and platform."""
+
+    def __init__(self, entries: Iterable[LockEntry] = ()) -> None:
+        self._entries: dict[tuple[str, str | None], LockEntry] = {}
+        for entry in entries:
+            self.add(entry)
+
+    def add(self, entry: LockEntry) -> None:
+        self._entries[(entry.reference, entry.platform)] = entry
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __iter__(self) -> Any:
+        return iter(self.entries())
+
+    def entries(self) -> list[LockEntry]:
+        return [self._entries[k] for k in sorted(self._entries, key=lambda k: (k[0], k[1] or ""))]
+
+    def lookup(
+        self, ref: Reference, platform: str | platforms.Platform | None = None
+    ) -> LockEntry | None:
+        """The entry for ``ref`` (its tag, or failing that its repository's tagless entry)."""
+        plat = _platform_key(platform)
+        base = ref.without_digest()
+        hit = self._entries.get((str(base), plat))
+        if hit is None and base.tag is not None:
+            hit = self._entries.get((str(base.without_tag()), plat))
+        if hit is None and plat is not None:
+            # An index entry that lists its children answers a platform question too.
+            index = self._entries.get((str(base), None))
+            if index is None and base.tag is not None:
+                index = self._entries.get((str(base.without_tag()), None))
+            if index is not None and plat in index.children:
+                hit = LockEntry(index.reference, index.children[plat], plat)
+        return hit
+
+    def to_json(self) -> dict[str, Any]:
+        return {LOCK_KEY: LOCK_VERSION, "images": [e.to_json() for e in self.entries()]}
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), indent=2) + "\n"
+
+
+def _key(text: str, where: str) -> tuple[Reference, str | None]:
+    """Normalized reference without digest (tag kept as written, none added) and its digest."""
+    try:
+        ref = references.parse_normalized(text)
+    except ImgdigestError as exc:
+        raise DocumentError(f"{where}: {text}: {exc}") from None
+    return ref.without_digest(), ref.digest
+
+
+def _digest(value: object, where: str) -> str:
+    if not isinstance(value, str):
+        raise DocumentError(f"{where}: digest must be a string")
+    try:
+        return str(Digest.parse(value))
+    except ImgdigestError as exc:
+        raise DocumentError(f"{where}: {exc}") from None
+
+
+def _from_lock_json(obj: Mapping[str, Any], where: str) -> Lock:
+    if obj.get(LOCK_KEY) != LOCK_VERSION:
+        raise DocumentError(f"{where}: unsupported lock version {obj.get(LOCK_KEY)!r}")
+    images = obj.get("images")
+    if not isinstance(images, list):
+        raise DocumentError(f"{where}: 'images' must be a list")
+    lock = Lock()
+    for i, item in enumerate(images):
+        at = f"{where}: images[{i}]"
+        if not isinstance(item, dict) or not isinstance(item.get("reference"), str):
+            raise DocumentError(f"{at}: needs a 'reference' string")
+        ref, _ = _key(item["reference"], at)
+        children = item.get("children") or {}
+        if not isinstance(children, dict):
+            raise DocumentError(f"{at}: 'children' must map platforms to digests")
+        try:
+            plat = _platform_key(item.get("platform"))
+            kids = {_platform_key(p) or p: _digest(d, at) for p, d in children.items()}
+        except ImgdigestError as exc:
+            raise DocumentError(f"{at}: {exc}") from None
+        lock.add(
+            LockEntry(
+                reference=str(ref),
+                digest=_digest(item.get("digest"), at),
+                platform=plat,
+                media_type=item.get("media_type"),
+                children=kids,
+            )
+        )
+    return lock
+
+
+def _buildx_records(obj: Any) -> Iterable[Mapping[str, Any]]:
+    if isinstance(obj, dict):
+        if BUILDX_DIGEST in obj:
+            yield obj
+        else:
+            for value in obj.values():
+                if isinstance(value, dict) and BUILDX_DIGEST in value:
+                    yield value
+
+
+def _from_buildx(obj: Mapping[str, Any], where: str) -> Lock:
+    lock = Lock()
+    found = False
+    for record in _buildx_records(obj):
+        found = True
+        digest = _digest(record.get(BUILDX_DIGEST), where)
+        names = record.get(BUILDX_NAME) or ""
+        if not isinstance(names, str) or not names.strip():
+            raise DocumentError(f"{where}: build of {digest} names no image ({BUILDX_NAME})")
+        media = (record.get("containerimage.descriptor") or {}).get("mediaType")
+        for name in names.split(","):
+            ref, _ = _key(name.strip(), where)
+            lock.add(LockEntry(str(ref), digest, None, media))
+    if not found:
+        raise DocumentError(
+            f"{where}: JSON is neither an imgdigest lock nor buildx metadata ({BUILDX_DIGEST})"
+        )
+    return lock
+
+
+def _from_lines(text: str, where: str) -> Lock:
+    lock = Lock()
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        at = f"{where}:{number}"
+        ref, digest = _key(line, at)
+        if digest is None:
+            raise DocumentError(f"{at}: {line}: expected name@digest")
+        lock.add(LockEntry(str(ref), digest))
+    return lock
+
+
+def loads(text: str, where: str = "<lock>") -> Lock:
+    """A lock from text in any of the accepted formats (see module doc)."""
+    stripped = text.lstrip("\ufeff \t\r\n")
+    if stripped.startswith("{"):
+        try:
+            obj = json.loads(stripped)
+        except ValueError as exc:
+            raise DocumentError(f"{where}: invalid JSON: {exc}") from None
+        if not isinstance(obj, dict):
+            raise DocumentError(f"{where}: expected a JSON object")
+        if LOCK_KEY in obj:
+            return _from_lock_json(obj, where)
+        return _from_buildx(obj, where)
+    return _from_lines(text, where)
+
+
+def read_lock(paths: str | Path | Iterable[str | Path]) -> Lock:
+    """One lock from one or more files; a later file's entry wins over an earlier one."""
+    items = [paths] if isinstance(paths, str | Path) else list(paths)
+    lock = Lock()
+    for path in items:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise DocumentError(f"{path}: cannot read lock file: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise DocumentError(f"{path}: lock file is not UTF-8") from None
+        for entry in loads(text, str(path)).entries():
+            lock.add(entry)
+    return lock
