@@ -1,0 +1,79 @@
+"""``imgdigest blob``: stream one blob by digest, verifying as it goes.
+
+With ``-o FILE`` the bytes go to a temporary file next to FILE, which is renamed into
+place only once the digest matched; on a mismatch, a dropped connection or Ctrl-C it
+is removed, so FILE is either complete and verified or untouched (exit code 6 on a
+mismatch). On stdout the bytes cannot be taken back: a mismatch is reported after
+them, with the same exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from imgdigest import reference as references
+from imgdigest.cli._explore import add_common, session
+from imgdigest.errors import UsageError
+from imgdigest.sources import is_local, sync_iter
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "blob",
+        help="download a blob (config or layer) by digest, verified",
+        description="Stream the blob NAME@DIGEST (or oci:DIR@DIGEST) to stdout or -o FILE in "
+        "constant memory, verifying it against its digest. A mismatch removes the output "
+        "file and exits with code 6.",
+    )
+    p.add_argument("ref", metavar="NAME@DIGEST", help="repository and blob digest")
+    p.add_argument("-o", "--output", metavar="FILE", help="write here (atomically) not stdout")
+    add_common(p, platform=False)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    digest = _digest_of(args.ref)
+    with session(args, args.ref) as s:
+        chunks = sync_iter(s.run, s.source.stream(digest))
+        if args.output:
+            _to_file(chunks, Path(args.output))
+        else:
+            out = sys.stdout.buffer
+            for chunk in chunks:
+                out.write(chunk)
+            out.flush()
+    return 0
+
+
+def _digest_of(text: str) -> str:
+    if is_local(text):
+        _, _, digest = text.rpartition("@")
+        if "@" not in text or not digest:
+            raise UsageError(f"{text}: name the blob by digest (oci:DIR@sha256:...)")
+        return digest
+    ref = references.normalize(text)
+    if not ref.digest:
+        raise UsageError(f"{text}: a blob is named by digest: NAME@sha256:...")
+    return ref.digest
+
+
+def _to_file(chunks: object, path: Path) -> None:
+    target = path.resolve()
+    if target.is_dir():
+        raise UsageError(f"{path}: is a directory")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.partial-")
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot write: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            for chunk in chunks:  # type: ignore[attr-defined]
+                f.write(chunk)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,64 @@
+"""``imgdigest files``: the paths in a layer, or in every layer in order, streamed."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from imgdigest.cli._explore import REF_HELP, add_common, note_selection, session
+from imgdigest.explore import layers, pick_layers, select
+from imgdigest.layerfiles import FileEntry, entries
+from imgdigest.sources import sync_iter
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "files",
+        help="list the files in an image's layers (gzip, zstd or plain tar), streamed",
+        description="List the paths in one layer (--layer N or DIGEST) or in all layers in "
+        "order, as `tar --list` would, streaming each layer from its source in constant "
+        "memory and verifying it. Whiteouts are shown as deletions.",
+    )
+    p.add_argument("ref", metavar="REF", help=REF_HELP)
+    p.add_argument("--layer", metavar="N|DIGEST", help="only this layer (index or digest)")
+    p.add_argument("-l", "--long", action="store_true", help="type, mode and size per path")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("-q", "--quiet", action="store_true", help="no notes on stderr")
+    add_common(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    out = sys.stdout
+    with session(args, args.ref) as s:
+        sel = s.run(select(s.source, args.platform))
+        note_selection(args, args.ref, sel)
+        chosen = pick_layers(s.run(layers(s.source, sel)), args.layer, args.ref)
+        for layer in chosen:
+            d = layer.descriptor
+            if args.format == "text" and (len(chosen) > 1 or args.long):
+                print(f"# layer {layer.index} {d.digest}", file=out)
+            where = s.source.at(d.digest)
+            for e in entries(sync_iter(s.run, s.source.stream(d.digest)), where):
+                if args.format == "json":
+                    print(json.dumps({"layer": layer.index, **e.to_json()}), file=out)
+                else:
+                    print(_text(e, args.long), file=out)
+    return 0
+
+
+def _text(e: FileEntry, long: bool) -> str:
+    if e.type == "whiteout":
+        shown = f"{e.deletes}  [deleted]"
+    elif e.type == "opaque":
+        shown = f"{e.deletes}  [opaque: lower layers' contents hidden]"
+    elif e.type == "symlink":
+        shown = f"{e.listed} -> {e.link}"
+    elif e.type == "hardlink":
+        shown = f"{e.listed} link to {e.link}"
+    else:
+        shown = e.listed
+    if not long:
+        return shown
+    return f"{e.type:<8} {e.mode:04o} {e.size:>12}  {shown}"

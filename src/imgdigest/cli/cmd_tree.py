@@ -1,0 +1,37 @@
+"""``imgdigest tree``: the content-addressed graph of an image, as a terminal tree."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from imgdigest.cli._explore import REF_HELP, add_common, session
+from imgdigest.explore import render_tree, tree
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "tree",
+        help="show index -> platform manifests -> config and layers, with sizes",
+        description="Draw what a reference names: an index with one manifest per platform, "
+        "each with its config and layers; short digests, media types, sizes and totals "
+        "(shared blobs counted once). Attestations and artifacts are marked.",
+    )
+    p.add_argument("ref", metavar="REF", help=REF_HELP)
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--full-digests", action="store_true", help="do not shorten digests")
+    add_common(p, platform=False)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    with session(args, args.ref) as s:
+        root = s.run(tree(s.source))
+    if args.format == "json":
+        count, total = root.unique_size()
+        obj = {"reference": args.ref, **root.to_json(), "objects": count, "total_size": total}
+        print(json.dumps(obj, indent=2))
+    else:
+        for line in render_tree(root, args.full_digests):
+            print(line)
+    return 0

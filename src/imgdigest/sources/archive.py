@@ -1,0 +1,214 @@
+"""``docker save`` tarballs (``docker-archive:FILE[:REF]``), read without unpacking.
+
+Two generations exist. Docker 25 and later write an OCI layout inside the tar
+(``index.json`` and ``blobs/``), with real manifests and digests: it is read as a
+layout, and ``REF`` matches the ``io.containerd.image.name`` each entry carries.
+Older archives hold only ``manifest.json`` (config and layer tar paths per image, with
+``RepoTags``) and no registry manifest at all. For those an OCI manifest is
+synthesized from the config and the uncompressed layer tars, so the image has a
+digest, which is the digest it gets when ``imgdigest copy`` pushes it as it is.
+``REF`` is then one of the ``RepoTags`` or ``@N``, the position in ``manifest.json``.
+
+Members are read straight from the tar, so a layer is streamed, never extracted.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tarfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from imgdigest.digest import Digest
+from imgdigest.errors import DocumentError, NotFoundError, UsageError, VerificationError
+from imgdigest.media import OCI_CONFIG, OCI_MANIFEST, Descriptor
+from imgdigest.sources.base import MAX_DOCUMENT_BYTES, verify_bytes
+from imgdigest.sources.layout import CHUNK, Entry, LayoutSource, _listing, _name_matches
+
+OCI_LAYER_TAR = "application/vnd.oci.image.layer.v1.tar"
+_POSITION = re.compile(r"@(\d+)")
+
+
+class TarFiles:
+    """The members of a tar archive, addressed by path (``./`` prefixes ignored)."""
+
+    def __init__(self, path: Path) -> None:
+        self.label = str(path)
+        if not path.is_file():
+            raise NotFoundError(f"{path}: no such archive")
+        try:
+            self.tar = tarfile.open(path, "r:*")  # noqa: SIM115 - closed by aclose
+            self.members = {m.name.removeprefix("./"): m for m in self.tar.getmembers()}
+        except (tarfile.TarError, OSError) as exc:
+            raise DocumentError(f"{path}: not a readable tar archive ({exc})") from None
+
+    def exists(self, path: str) -> bool:
+        m = self.members.get(path)
+        return m is not None and (m.isfile() or m.issym() or m.islnk())
+
+    def open(self, path: str) -> IO[bytes]:
+        member = self.members.get(path)
+        f = self.tar.extractfile(member) if member is not None else None
+        if f is None:
+            raise NotFoundError(f"{self.label}: {path} is missing from the archive")
+        return f
+
+    def read(self, path: str) -> bytes:
+        with self.open(path) as f:
+            return f.read()
+
+    def close(self) -> None:
+        self.tar.close()
+
+
+@dataclass(frozen=True)
+class _Synthesized:
+    manifest: bytes
+    blobs: dict[str, str]  # digest -> member path
+
+
+class ArchiveSource(LayoutSource):
+    """An image in a ``docker save`` archive."""
+
+    kind = "docker-archive"
+
+    def __init__(self, path: Path, selector: str | None, where: str) -> None:
+        files = TarFiles(path)
+        position = _POSITION.fullmatch(selector or "")
+        super().__init__(files, None if position else selector, where)
+        self.position = int(position.group(1)) if position else None
+        self.tar_files = files
+        self.legacy = not files.exists("index.json")
+        self._entries: list[Entry] | None = None
+        self._blobs: dict[str, str] = {}
+        self._manifests: dict[str, bytes] = {}
+
+    async def aclose(self) -> None:
+        self.tar_files.close()
+
+    def entries(self) -> list[Entry]:
+        if not self.legacy:
+            return super().entries()
+        if self._entries is None:
+            self._entries = self._synthesize_all()
+        return self._entries
+
+    def select(self) -> Entry:
+        entries = self.entries()
+        if self.position is not None:
+            if self.position >= len(entries):
+                raise NotFoundError(
+                    f"{self.where}: the archive holds {len(entries)} images, no @{self.position}"
+                )
+            return entries[self.position]
+        if self.legacy and self.tag:
+            found = [e for e in entries if _name_matches(e.names, self.tag)]
+            if not found:
+                raise NotFoundError(
+                    f"{self.where}: no image tagged {self.tag!r}{_listing(entries)}"
+                )
+            return found[0]
+        return super().select()
+
+    async def blob(self, digest: str, max_bytes: int = MAX_DOCUMENT_BYTES) -> bytes:
+        if not self.legacy:
+            return await super().blob(digest, max_bytes)
+        self.entries()
+        if digest in self._manifests:
+            return self._manifests[digest]
+        path = self._member(digest)
+        with self.tar_files.open(path) as f:
+            data = f.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise UsageError(f"{self.at(digest)}: blob larger than {max_bytes} bytes")
+        return verify_bytes(data, digest, self.at(digest))
+
+    async def stream(self, digest: str) -> AsyncIterator[bytes]:
+        if not self.legacy:
+            async for chunk in super().stream(digest):
+                yield chunk
+            return
+        self.entries()
+        if digest in self._manifests:
+            yield self._manifests[digest]
+            return
+        verifier = Digest.parse(digest).verifier()
+        with self.tar_files.open(self._member(digest)) as f:
+            while chunk := f.read(CHUNK):
+                verifier.update(chunk)
+                yield chunk
+        if not verifier.verified():
+            raise VerificationError(
+                f"{self.at(digest)}: content does not match its digest; got {verifier.actual}"
+            )
+
+    def _member(self, digest: str) -> str:
+        path = self._blobs.get(digest)
+        if path is None:
+            raise NotFoundError(f"{self.files.label}: no blob {digest} in the archive")
+        return path
+
+    # -- legacy archives ----------------------------------------------------------
+    def _synthesize_all(self) -> list[Entry]:
+        where = f"{self.files.label}: manifest.json"
+        if not self.tar_files.exists("manifest.json"):
+            raise NotFoundError(
+                f"{self.files.label}: not a docker save archive (manifest.json is missing)"
+            )
+        try:
+            items = json.loads(self.tar_files.read("manifest.json"))
+        except json.JSONDecodeError as exc:
+            raise DocumentError(f"{where}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+        if not isinstance(items, list):
+            raise DocumentError(f"{where}: expected a list of images")
+        entries = []
+        for i, item in enumerate(items):
+            syn = self._synthesize(item, f"{where}: image {i}")
+            digest = str(Digest.of(syn.manifest))
+            self._manifests[digest] = syn.manifest
+            self._blobs.update(syn.blobs)
+            tags = item.get("RepoTags") or []
+            entries.append(
+                Entry(
+                    Descriptor(OCI_MANIFEST, digest, len(syn.manifest)),
+                    tuple(str(t) for t in tags),
+                )
+            )
+        return entries
+
+    def _synthesize(self, item: Any, where: str) -> _Synthesized:
+        if not isinstance(item, dict) or not isinstance(item.get("Config"), str):
+            raise DocumentError(f'{where}: has no "Config" path')
+        layers = item.get("Layers") or []
+        if not isinstance(layers, list) or not all(isinstance(p, str) for p in layers):
+            raise DocumentError(f'{where}: "Layers" is not a list of paths')
+        config = self.tar_files.read(item["Config"])
+        blobs = {str(Digest.of(config)): item["Config"]}
+        layer_descs = []
+        for path in layers:
+            verifier = Digest("sha256", "0" * 64).verifier()
+            size = 0
+            with self.tar_files.open(path) as f:
+                while chunk := f.read(CHUNK):
+                    verifier.update(chunk)
+                    size += len(chunk)
+            digest = str(verifier.actual)
+            blobs[digest] = path
+            layer_descs.append({"mediaType": OCI_LAYER_TAR, "digest": digest, "size": size})
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {
+                "mediaType": OCI_CONFIG,
+                "digest": str(Digest.of(config)),
+                "size": len(config),
+            },
+            "layers": layer_descs,
+        }
+        return _Synthesized((json.dumps(manifest, indent=3) + "\n").encode(), blobs)
+
+
+__all__ = ["ArchiveSource", "TarFiles"]

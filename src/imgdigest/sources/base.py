@@ -1,0 +1,98 @@
+"""What every place an image can live in offers: manifests, blobs and streams by digest.
+
+A registry, an OCI layout directory and a ``docker save`` archive hold the same
+content-addressed graph, so the exploring commands and ``copy`` are written once
+against :class:`ImageSource`. Everything a source returns is verified against the
+digest it was asked for; streams verify as they go and fail at the end on a mismatch,
+which is what lets a caller remove a partial file.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import TypeVar
+
+from imgdigest.digest import Digest
+from imgdigest.errors import VerificationError
+from imgdigest.media import Manifest
+
+T = TypeVar("T")
+
+# Image configs and manifests are small; anything bigger fetched "whole" is refused.
+MAX_DOCUMENT_BYTES = 8 * 1024 * 1024
+
+
+class ImageSource(ABC):
+    """One image reference's home; ``where`` names it in messages and output."""
+
+    where: str = ""
+    # The tag or digest the reference names, when it names one.
+    tag: str | None = None
+    digest: str | None = None
+
+    @abstractmethod
+    async def top(self) -> tuple[Manifest, str]:
+        """The manifest or index the reference names, and its digest."""
+
+    @abstractmethod
+    async def manifest(self, digest: str) -> Manifest:
+        """A manifest by digest, verified."""
+
+    @abstractmethod
+    async def blob(self, digest: str, max_bytes: int = MAX_DOCUMENT_BYTES) -> bytes:
+        """A small blob (a config) by digest, read whole and verified."""
+
+    @abstractmethod
+    def stream(self, digest: str) -> AsyncIterator[bytes]:
+        """A blob's bytes as they come; raises ``VerificationError`` at the end on mismatch."""
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook
+        """Release files or connections held by the source."""
+
+    def at(self, digest: str) -> str:
+        """How to name a piece of content of this source in a message."""
+        return f"{self.where.split('@', 1)[0]}@{digest}"
+
+
+def verify_bytes(data: bytes, digest: str, what: str) -> bytes:
+    """Return ``data`` if it hashes to ``digest``; the message names ``what``."""
+    want = Digest.parse(digest)
+    got = Digest.of(data, want.algorithm)
+    if got != want:
+        raise VerificationError(f"{what}: content does not match its digest; got {got}")
+    return data
+
+
+async def verified_stream(
+    chunks: AsyncIterator[bytes], digest: str, what: str, size: int | None = None
+) -> AsyncIterator[bytes]:
+    """Pass ``chunks`` through, checking length and digest once they end."""
+    verifier = Digest.parse(digest).verifier()
+    total = 0
+    async for chunk in chunks:
+        total += len(chunk)
+        verifier.update(chunk)
+        yield chunk
+    if size is not None and total != size:
+        raise VerificationError(f"{what}: expected {size} bytes, got {total}")
+    if not verifier.verified():
+        raise VerificationError(f"{what}: content does not match its digest; got {verifier.actual}")
+
+
+def sync_iter(run: Callable[[Awaitable[T]], T], agen: AsyncIterator[T]) -> Iterator[T]:
+    """Drive an async iterator from blocking code, one item per ``run`` call.
+
+    ``run`` is ``Resolver.run``: the event loop only turns while an item is awaited,
+    so the connection (and its verification state) simply waits between items.
+    """
+    try:
+        while True:
+            try:
+                yield run(agen.__anext__())
+            except StopAsyncIteration:
+                return
+    finally:
+        aclose = getattr(agen, "aclose", None)
+        if aclose is not None:
+            run(aclose())

@@ -1,0 +1,81 @@
+"""An image in a registry, reached through the resolver (mirrors, cache, shared tokens).
+
+Manifests go through ``AsyncResolver.manifest`` so they share its cache by digest;
+blobs are fetched from the first endpoint that has them, mirrors first, exactly as a
+pull would. A connection that drops in the middle of a blob becomes a
+``NetworkError`` naming how far it got, never an httpx exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TypeVar
+
+import httpx
+
+from imgdigest.errors import ImgdigestError, NetworkError, NotFoundError
+from imgdigest.media import Manifest
+from imgdigest.reference import Reference
+from imgdigest.registry.mirrors import Endpoint
+from imgdigest.resolve import AsyncResolver
+from imgdigest.sources.base import MAX_DOCUMENT_BYTES, ImageSource
+
+T = TypeVar("T")
+
+
+class RegistrySource(ImageSource):
+    """``registry/repository[:tag][@digest]``."""
+
+    def __init__(self, resolver: AsyncResolver, ref: Reference, given: str = "") -> None:
+        self.resolver = resolver
+        self.ref = ref
+        self.where = given or str(ref)
+        self.tag = ref.tag
+        self.digest = ref.digest
+
+    def at(self, digest: str) -> str:
+        return f"{self.ref.name}@{digest}"
+
+    async def top(self) -> tuple[Manifest, str]:
+        return await self.resolver.manifest(self.ref, self.ref.digest)
+
+    async def manifest(self, digest: str) -> Manifest:
+        manifest, _ = await self.resolver.manifest(self.ref, digest)
+        return manifest
+
+    async def blob(self, digest: str, max_bytes: int = MAX_DOCUMENT_BYTES) -> bytes:
+        return await self._endpoints(
+            lambda ep: self.resolver.client.get_blob(ep, digest, max_bytes)
+        )
+
+    async def stream(self, digest: str) -> AsyncIterator[bytes]:
+        endpoints = self.resolver.endpoints(self.ref)
+        for i, ep in enumerate(endpoints):
+            received = 0
+            try:
+                async for chunk in self.resolver.client.stream_blob(ep, digest):
+                    received += len(chunk)
+                    yield chunk
+                return
+            except httpx.HTTPError as exc:
+                raise NetworkError(
+                    f"{ep.name}@{digest}: connection lost after {received} bytes "
+                    f"({type(exc).__name__})"
+                ) from None
+            except (NotFoundError, NetworkError):
+                # A mirror that lacks the blob is skipped, but only before any byte arrived.
+                if not ep.mirror or received or i == len(endpoints) - 1:
+                    raise
+
+    async def _endpoints(self, call: Callable[[Endpoint], Awaitable[T]]) -> T:
+        endpoints = self.resolver.endpoints(self.ref)
+        last: ImgdigestError | None = None
+        for ep in endpoints:
+            try:
+                return await call(ep)
+            except (NotFoundError, NetworkError) as exc:
+                if not ep.mirror:
+                    raise
+                last = exc
+        assert last is not None
+        raise last
