@@ -27,6 +27,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "imgdigest.cli.cmd_tree",
     "imgdigest.cli.cmd_layers",
     "imgdigest.cli.cmd_files",
+    "imgdigest.cli.cmd_ls",
+    "imgdigest.cli.cmd_tags_of",
 )
 
 
