@@ -42,6 +42,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     refs = read_refs(args.refs, args.from_file)
+    if any(r.startswith(("oci:", "docker-archive:")) for r in refs):
+        from imgdigest.cli import _local_digest
+
+        return _local_digest.run(refs, args)
     want_all = args.platform == "all"
     wanted = None if want_all or not args.platform else platforms.parse(args.platform)
     children = want_all or args.format == "json"
