@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from imgdigest.digest import ALGORITHMS
+from imgdigest.digest import ALGORITHMS, Digest
 from imgdigest.documents import FileScan, FinderOptions, ImageSite, Note, find_images
 from imgdigest.documents.model import DockerfileImage
 from imgdigest.documents.values import format_value
@@ -200,9 +200,13 @@ def judge(image: Any, *, strict: bool = False, exempt: Sequence[Any] = ()) -> Ru
     return None
 
 
-def _reason(image: str) -> str | None:
+def _reason(image: str, rule: Rule) -> str | None:
+    """distribution's own words for what is wrong (go-digest's, for the digest part)."""
     try:
-        parse_reference(image)
+        if rule == "invalid-digest":
+            Digest.parse(image.rpartition("@")[2])
+        else:
+            parse_reference(image)
     except ImgdigestError as exc:
         return str(exc)
     return None
@@ -252,7 +256,7 @@ def site_violation(site: ImageSite, options: CheckOptions) -> Violation | None:
     rule = judge(_image_value(site), strict=options.strict, exempt=options.exempt)
     if rule is None:
         return None
-    detail = _reason(site.image) if rule in ("invalid-reference", "invalid-digest") else None
+    detail = _reason(site.image, rule) if rule in ("invalid-reference", "invalid-digest") else None
     return Violation(site, rule, message(label(site), rule, site.image), detail)
 
 

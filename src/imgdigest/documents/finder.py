@@ -100,7 +100,7 @@ def _wanted(options: FinderOptions) -> Callable[[str], bool] | None:
     return wanted
 
 
-def _sniff(doc: Document) -> str | None:
+def _sniff(doc: Document, scope: Scope) -> str | None:
     root = doc.node
     if not isinstance(root, MappingNode):
         return None
@@ -113,6 +113,8 @@ def _sniff(doc: Document) -> str | None:
         return "actions"
     if get(root, "images") is not None:
         return "kustomize"
+    if scope == "gatekeeper" and get(root, "spec") is not None:
+        return "kubernetes"  # the template judges any object under review, kind or not
     return None
 
 
@@ -134,7 +136,7 @@ def _yaml_sites(
         scan.documents = doc.index + 1
         if doc.node is None:
             continue
-        what = _sniff(doc) if reader == "yaml" else reader
+        what = _sniff(doc, scope) if reader == "yaml" else reader
         if scope == "gatekeeper" and what != "kubernetes":
             continue
         if what == "kubernetes":
