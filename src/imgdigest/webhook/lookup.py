@@ -97,11 +97,10 @@ class Lookup:
         if not task.done():
             self.metrics.resolve_timeouts.inc()
             return RegistryTimeoutError(
-                f"{image}: the registry did not answer within the {max(timeout, 0):.1f}s "
-                "admission budget"
+                f"the registry did not answer within the {max(timeout, 0):.1f}s admission budget"
             )
         if task.cancelled():
-            return RegistryTimeoutError(f"{image}: lookup was cancelled")
+            return RegistryTimeoutError("the lookup was cancelled")
         exc = task.exception()
         if exc is None:
             return task.result()

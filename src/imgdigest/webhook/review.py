@@ -48,8 +48,10 @@ def parse(body: bytes) -> AdmissionRequest:
     """The request of an AdmissionReview body; ``ReviewError`` names what is wrong."""
     try:
         review = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
+    except (ValueError, UnicodeDecodeError):
         raise ReviewError("body is not JSON") from None
+    except RecursionError:
+        raise ReviewError("body nests too deeply to be a Kubernetes object") from None
     if not isinstance(review, dict):
         raise ReviewError("body is not a JSON object")
     if review.get("kind") != KIND:

@@ -27,7 +27,7 @@ KEEP_ALIVE_SECONDS = 120
 def parse_listen(text: str) -> tuple[str, int]:
     """``HOST:PORT``, ``[IPv6]:PORT`` or ``:PORT`` (all addresses)."""
     host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+    if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
         raise UsageError(f"--listen {text!r}: expected HOST:PORT, e.g. 0.0.0.0:8443")
     host = host.strip("[]") or "0.0.0.0"
     return host, int(port)
