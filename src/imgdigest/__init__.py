@@ -22,8 +22,8 @@ from imgdigest.resolve import (
     AsyncResolver,
     Child,
     Resolution,
-    Resolver,
     ResolveOptions,
+    Resolver,
     resolve,
 )
 

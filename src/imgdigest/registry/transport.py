@@ -26,7 +26,7 @@ import random
 import ssl
 import time
 from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from urllib.parse import urlencode, urljoin, urlsplit
 
@@ -135,7 +135,7 @@ class Transport:
                 verify=verify,
                 timeout=httpx.Timeout(self.options.timeout),
                 follow_redirects=False,
-                limits=httpx.Limits(max_connections=limit * 4, max_keepalive_connections=limit),
+                limits=httpx.Limits(max_connections=limit, max_keepalive_connections=limit),
                 headers={"User-Agent": self.options.user_agent},
             )
             self._clients[key] = client
@@ -326,7 +326,7 @@ class Transport:
                 )
                 if resp.status_code == 401 and attempt == 0 and st.challenge is not None:
                     # The token expired or lacked a scope: learn the scope and try once more.
-                    await resp.aclose()
+                    await _drain(resp)
                     fresh = _pick_challenge(parse_challenges(resp.headers.get("www-authenticate")))
                     if fresh is not None:
                         st.challenge = Challenge(
@@ -340,7 +340,7 @@ class Transport:
             try:
                 yield resp
             finally:
-                await resp.aclose()
+                await _release(resp, method)
 
     async def request(
         self,
@@ -398,7 +398,7 @@ class Transport:
                     await resp.aread()
                 return resp
             delay = _retry_after(resp.headers.get("retry-after"))
-            await resp.aclose()
+            await _drain(resp)
             if delay is None:
                 delay = _backoff(opts.backoff, attempt)
             elif delay > opts.max_retry_after:
@@ -425,7 +425,7 @@ class Transport:
             resp = await self._once(method, url, hdrs, purpose, content, retries)
             if resp.status_code not in (301, 302, 303, 307, 308) or "location" not in resp.headers:
                 return resp
-            await resp.aclose()
+            await _drain(resp)
             target = urljoin(url, resp.headers["location"])
             t = urlsplit(target)
             if t.netloc != origin.netloc or (origin.scheme == "https" and t.scheme != "https"):
@@ -540,6 +540,21 @@ class _TooLarge(Exception):
     def __init__(self, size: int) -> None:
         super().__init__(size)
         self.size = size
+
+
+async def _drain(resp: httpx.Response) -> None:
+    """Read a small unwanted body so the connection goes back to the pool, then close."""
+    with suppress(httpx.HTTPError):
+        await resp.aread()
+    await resp.aclose()
+
+
+async def _release(resp: httpx.Response, method: str) -> None:
+    """A HEAD answer has no body, but the connection is only reusable once that is read."""
+    if method == "HEAD" and not resp.is_closed:
+        await _drain(resp)
+    else:
+        await resp.aclose()
 
 
 def basic_header(cred: Credential) -> str:

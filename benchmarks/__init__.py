@@ -1,0 +1,1 @@
+"""Benchmarks: each ``bench_*.py`` runs on its own (``python -m benchmarks.bench_x``)."""

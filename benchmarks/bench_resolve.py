@@ -1,0 +1,237 @@
+"""Resolve 500 references over 50 repositories on a TLS + token-auth registry.
+
+Compares, in one run, side by side:
+
+* ``imgdigest digest --from-file`` (one process, the whole batch),
+* Debian's ``skopeo inspect`` once per reference (what a shell loop does),
+* a plain keep-alive loop of HEAD requests with a token fetched beforehand (the floor),
+
+each directly against the registry and through a proxy adding 20 ms to every registry
+response (a realistic round trip; on loopback the registry's own CPU dominates). Reports
+wall time (median of several runs), requests per reference counted at the registry's access
+log (or the proxy) plus the token server, and peak RSS of the measured process.
+
+Usage: python -m benchmarks.bench_resolve [--runs N] [--skopeo-runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.harness import FaultProxy, RegistryServer, TestCA, TokenServer
+from tests.harness.images import build_image, push_built
+
+REPOS = 50
+TAGS_PER_REPO = 10
+
+
+def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int]:
+    """Wall seconds and peak RSS (KiB) of one child process; fails loudly on error."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - started
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"benchmark command failed: {cmd[:4]}…\n{err[-2000:]}")
+    return elapsed, usage.ru_maxrss
+
+
+def token_for(tokens: TokenServer, repos: list[str]) -> str:
+    params = [("service", tokens.service)] + [("scope", f"repository:{r}:pull") for r in repos]
+    r = httpx.get(
+        tokens.realm, params=params, auth=(tokens.username, tokens.password), verify=tokens.ca_file
+    )
+    r.raise_for_status()
+    return r.json()["token"]
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--skopeo-runs", type=int, default=1)
+    args = ap.parse_args(argv)
+    skopeo = shutil.which("skopeo")
+    with tempfile.TemporaryDirectory(prefix="imgdigest-bench-") as tmp:
+        work = Path(tmp)
+        (work / "reg").mkdir()
+        ca = TestCA()
+        with (
+            TokenServer(ca) as tokens,
+            RegistryServer("token", ca=ca, token_server=tokens, workdir=work / "reg") as reg,
+            FaultProxy(reg, ca=ca) as proxy,
+        ):
+            print(f"seeding {REPOS * TAGS_PER_REPO} tags in {REPOS} repositories…", flush=True)
+            repos = [f"bench/app{i:02d}" for i in range(REPOS)]
+            for repo in repos:
+                img = build_image(seed=repo)
+                push_built(reg, repo, "t0", img)
+                for t in range(1, TAGS_PER_REPO):
+                    push_built(reg, repo, f"t{t}", img)
+            env = {**os.environ, "HOME": str(work), "XDG_CACHE_HOME": str(work / "cache")}
+            (work / ".docker").mkdir()
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "imgdigest",
+                    "login",
+                    reg.host,
+                    "-u",
+                    tokens.username,
+                    "--password-stdin",
+                ],
+                input=tokens.password.encode(),
+                env=env,
+                check=True,
+                capture_output=True,
+            )
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "imgdigest",
+                    "login",
+                    proxy.host,
+                    "-u",
+                    tokens.username,
+                    "--password-stdin",
+                ],
+                input=tokens.password.encode(),
+                env=env,
+                check=True,
+                capture_output=True,
+            )
+            certs = work / "certs"
+            certs.mkdir()
+            shutil.copy(ca.ca_file, certs / "ca.crt")
+            rows = []
+            for label, host, delay in (("direct", reg.host, 0), ("+20 ms", proxy.host, 20)):
+                proxy.clear()
+                if delay:
+                    proxy.delay(delay)
+                refs = [f"{host}/{r}:t{t}" for r in repos for t in range(TAGS_PER_REPO)]
+                refs_file = work / f"refs-{delay}.txt"
+                refs_file.write_text("\n".join(refs) + "\n")
+                scheme = "https" if host == reg.host else "http"
+                imgd = [
+                    sys.executable,
+                    "-m",
+                    "imgdigest",
+                    "digest",
+                    "-q",
+                    "--no-cache",
+                    "--ca-file",
+                    ca.ca_file,
+                    "--from-file",
+                    str(refs_file),
+                ]
+                if host == proxy.host:
+                    imgd += ["--insecure", proxy.host]
+                loop = [
+                    sys.executable,
+                    "-m",
+                    "benchmarks.headloop",
+                    str(refs_file),
+                    f"{scheme}://{host}",
+                    "",
+                    ca.ca_file,
+                ]
+                cases = {"imgdigest digest --from-file": imgd, "HEAD loop (floor)": loop}
+                for name, cmd in cases.items():
+                    times, rss, per_ref = [], [], []
+                    for _ in range(args.runs):
+                        if name.startswith("HEAD"):
+                            cmd[-2] = token_for(tokens, repos)
+                        reg.reset_count()
+                        proxy.reset_counts()
+                        before = tokens.request_count
+                        t, m = timed(cmd, env)
+                        served = reg.request_count() + tokens.request_count - before
+                        times.append(t)
+                        rss.append(m)
+                        per_ref.append(served / len(refs))
+                    rows.append(
+                        (
+                            label,
+                            name,
+                            statistics.median(times),
+                            statistics.median(per_ref),
+                            max(rss),
+                        )
+                    )
+                    progress(rows[-1])
+                if skopeo and args.skopeo_runs:
+                    tls = (
+                        ["--cert-dir", str(certs)] if scheme == "https" else ["--tls-verify=false"]
+                    )
+                    times, rss = [], []
+                    for _ in range(args.skopeo_runs):
+                        reg.reset_count()
+                        before = tokens.request_count
+                        started = time.perf_counter()
+                        peak = 0
+                        for ref in refs:
+                            _, m = timed(
+                                [
+                                    skopeo,
+                                    "inspect",
+                                    "--raw",
+                                    *tls,
+                                    "--creds",
+                                    f"{tokens.username}:{tokens.password}",
+                                    f"docker://{ref}",
+                                ],
+                                env,
+                            )
+                            peak = max(peak, m)
+                        times.append(time.perf_counter() - started)
+                        rss.append(peak)
+                        served = reg.request_count() + tokens.request_count - before
+                    rows.append(
+                        (
+                            label,
+                            "skopeo inspect, per ref",
+                            statistics.median(times),
+                            served / len(refs),
+                            max(rss),
+                        )
+                    )
+                    progress(rows[-1])
+            print_table(rows, args)
+    return 0
+
+
+Row = tuple[str, str, float, float, int]
+
+
+def progress(row: Row) -> None:
+    label, name, t, per_ref, rss = row
+    print(f"{label:7} {name:30} {t:7.2f}s  {per_ref:.3f} req/ref  {rss / 1024:.0f} MiB", flush=True)
+
+
+def print_table(rows: list[Row], args: argparse.Namespace) -> None:
+    print("\n| round trip | tool | wall time | vs imgdigest | requests / ref | peak RSS |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    base = {label: t for label, name, t, _, _ in rows if name.startswith("imgdigest")}
+    for label, name, t, per_ref, rss in rows:
+        ratio = t / base[label]
+        print(f"| {label} | {name} | {t:.2f} s | {ratio:.1f}× | {per_ref:.3f} | {rss >> 10} MiB |")
+    print(
+        f"\n(imgdigest and the HEAD loop: median of {args.runs} runs; "
+        f"skopeo: {args.skopeo_runs} run(s) of 500 processes)"
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
