@@ -83,25 +83,12 @@ def unified_diff(old: str, new: str, name: str, context: int = 3) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Snapshot:
-    """What a file looked like when it was read: a later write refuses if it changed."""
-
-    size: int
-    mtime_ns: int
-
-    @classmethod
-    def of(cls, path: str | Path) -> Snapshot:
-        st = os.stat(path)
-        return cls(st.st_size, st.st_mtime_ns)
-
-
-@dataclass(frozen=True, slots=True)
 class Replacement:
-    """New content for one file, and the state it must still be in to be replaced."""
+    """New content for one file, and the content it must still have to be replaced."""
 
     path: Path
     data: bytes
-    expected: Snapshot | None = None
+    original: bytes | None = None  #: what was read; None to replace whatever is there
 
 
 def _temp_beside(target: Path, data: bytes, mode: int | None) -> Path:
@@ -120,6 +107,13 @@ def _temp_beside(target: Path, data: bytes, mode: int | None) -> Path:
             temp.unlink()
         raise
     return temp
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
 
 
 def _umask() -> int:
@@ -145,8 +139,8 @@ def write_all(replacements: Sequence[Replacement]) -> None:
     """Replace every file's content, all or nothing up to the renames (see module doc).
 
     A symlink is written through (its target changes, the link stays); the target's
-    permission bits are kept. Raises ``DocumentError`` naming the file when a file
-    changed since it was read or cannot be written; no file is changed then.
+    permission bits are kept. Raises ``DocumentError`` naming the file when a file no
+    longer holds its ``original`` content or cannot be written; no file is changed then.
     """
     staged: list[tuple[Path, Path]] = []
     try:
@@ -156,13 +150,13 @@ def write_all(replacements: Sequence[Replacement]) -> None:
                 st = os.stat(target)
                 mode = stat.S_IMODE(st.st_mode)
             except FileNotFoundError:
-                if rep.expected is not None:
+                if rep.original is not None:
                     raise DocumentError(f"{rep.path}: removed while being pinned") from None
                 mode = 0o666 & ~_umask()
             except OSError as exc:
                 raise DocumentError(f"{rep.path}: cannot write: {exc.strerror}") from None
             else:
-                if rep.expected is not None and Snapshot.of(target) != rep.expected:
+                if rep.original is not None and _read(target) != rep.original:
                     raise DocumentError(f"{rep.path}: changed while being pinned; left alone")
             try:
                 temp = _temp_beside(target, rep.data, mode)
@@ -188,6 +182,6 @@ def write_all(replacements: Sequence[Replacement]) -> None:
         _fsync_dir(directory)
 
 
-def write_atomic(path: str | Path, data: bytes, expected: Snapshot | None = None) -> None:
+def write_atomic(path: str | Path, data: bytes, original: bytes | None = None) -> None:
     """Replace (or create) one file atomically: temporary file, fsync, rename; mode kept."""
-    write_all([Replacement(Path(path), data, expected)])
+    write_all([Replacement(Path(path), data, original)])

@@ -48,7 +48,7 @@ from imgdigest.documents import (
     find_images,
     scan_text,
 )
-from imgdigest.edits import Edit, Replacement, Snapshot, apply_edits, unified_diff, write_all
+from imgdigest.edits import Edit, Replacement, apply_edits, unified_diff, write_all
 from imgdigest.errors import (
     ImgdigestError,
     NotFoundError,
@@ -137,7 +137,6 @@ class FilePlan:
     """The edits planned for one file, and what stands in their way."""
 
     scan: FileScan
-    snapshot: Snapshot | None = None
     changes: list[Change] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
@@ -207,8 +206,9 @@ class PinPlan:
         for fp in self.changed_files:
             if fp.file == STDIN or fp.scan.path is None or fp.failures or fp.scan.errors:
                 continue
-            assert fp.new_text is not None
-            out.append(Replacement(fp.scan.path, fp.new_text.encode("utf-8"), fp.snapshot))
+            assert fp.new_text is not None and fp.scan.text is not None
+            data = fp.new_text.encode("utf-8")
+            out.append(Replacement(fp.scan.path, data, fp.scan.text.encode("utf-8")))
         return out
 
     def write(self, partial: bool = False) -> list[str]:
@@ -489,11 +489,6 @@ class DigestSource:
 
 def _collect(scan: FileScan, options: PinOptions) -> tuple[FilePlan, list[Target]]:
     plan = FilePlan(scan)
-    if scan.path is not None and scan.file != STDIN:
-        try:
-            plan.snapshot = Snapshot.of(scan.path)
-        except OSError:
-            plan.snapshot = None
     targets: list[Target] = []
     if scan.text is None or scan.errors:
         return plan, targets

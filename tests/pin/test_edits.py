@@ -11,7 +11,6 @@ from imgdigest.edits import (
     TEMP_PREFIX,
     Edit,
     Replacement,
-    Snapshot,
     apply_edits,
     unified_diff,
     write_all,
@@ -59,7 +58,7 @@ def test_write_keeps_the_mode_and_leaves_no_temporary_file(tmp_path):
     f = tmp_path / "a.yaml"
     f.write_bytes(b"old\r\n")
     os.chmod(f, 0o640)
-    write_atomic(f, b"new\r\n", Snapshot.of(f))
+    write_atomic(f, b"new\r\n", b"old\r\n")
     assert f.read_bytes() == b"new\r\n"
     assert stat.S_IMODE(f.stat().st_mode) == 0o640
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.yaml"]
@@ -78,10 +77,9 @@ def test_a_file_changed_since_it_was_read_stops_every_write(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     a.write_text("a")
     b.write_text("b")
-    snap_b = Snapshot.of(b)
     b.write_text("changed by someone else")
     with pytest.raises(DocumentError, match="changed while being pinned"):
-        write_all([Replacement(a, b"A", Snapshot.of(a)), Replacement(b, b"B", snap_b)])
+        write_all([Replacement(a, b"A", b"a"), Replacement(b, b"B", b"b")])
     assert a.read_text() == "a"
     assert b.read_text() == "changed by someone else"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(TEMP_PREFIX)]
