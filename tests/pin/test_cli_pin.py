@@ -198,3 +198,23 @@ def test_usage_errors_exit_2_with_one_line(args, message, tmp_path):
     p = subprocess.run(command(*args), capture_output=True, text=True, cwd=tmp_path, timeout=60)
     assert p.returncode == 2, p.stderr
     assert message in p.stderr and "Traceback" not in p.stderr
+
+
+def test_terminated_mid_run_exits_130_and_changes_nothing(tree, registry_http, fault_proxy):
+    root, _, _ = tree
+    proxy = fault_proxy(registry_http)
+    proxy.delay(3000, path=r"/manifests/")
+    for f in (root / "apps" / "one.yaml", root / "two.yaml"):
+        f.write_text(f.read_text().replace(registry_http.host, proxy.host))
+    before = snapshot(root)
+    proc = subprocess.Popen(
+        command("pin", "--write", str(root)), env={**os.environ}, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 20
+    while proxy.count(path=r"/manifests/") == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert snapshot(root) == before
