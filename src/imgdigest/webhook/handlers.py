@@ -82,6 +82,9 @@ async def mutate_request(
     if missing is not None:
         return missing
     result = await mutate(req.obj, req.old_obj, req.operation, config, lookup, timeout)
+    if req.sub_resource == "ephemeralcontainers":
+        # Through this subresource only ephemeral containers may change.
+        result.patch = [op for op in result.patch if "/ephemeralContainers/" in op["path"]]
     if result.failures and config.on_resolve_error == "deny":
         return (
             review.response(req.uid, allowed=False, message="; ".join(result.failures)),
