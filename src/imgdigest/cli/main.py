@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "imgdigest.cli.cmd_files",
     "imgdigest.cli.cmd_ls",
     "imgdigest.cli.cmd_tags_of",
+    "imgdigest.cli.cmd_copy",
 )
 
 

@@ -1,0 +1,67 @@
+"""``imgdigest copy``: copy an image or a whole index by digest; prints ``DST@DIGEST``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from imgdigest import platform as platforms
+from imgdigest.cli._common import add_registry_args, explained, resolve_options
+from imgdigest.copy import copy, open_destination
+from imgdigest.errors import UsageError
+from imgdigest.registry.upload import DEFAULT_CHUNK_SIZE
+from imgdigest.resolve import Resolver
+from imgdigest.sources import open_source
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "copy",
+        help="copy an image or index between registries and OCI layouts, by digest",
+        description="Copy what SRC names to DST: every platform of an index (the default, "
+        "--all-platforms) or one (--platform). Blobs already at DST are skipped, blobs in "
+        "another repository of the same registry are mounted, everything is verified, and "
+        "an interrupted copy resumes where it stopped when run again. Prints DST@DIGEST, "
+        "which equals the source digest.",
+    )
+    p.add_argument("src", metavar="SRC", help="image reference, oci:DIR[:TAG], docker-archive:FILE")
+    p.add_argument("dst", metavar="DST", help="image reference or oci:DIR[:TAG]")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument(
+        "--all-platforms",
+        action="store_true",
+        help="copy the whole index with every platform and attestation (the default)",
+    )
+    which.add_argument("--platform", metavar="OS/ARCH[/VARIANT]", help="copy only this platform")
+    p.add_argument(
+        "--chunk-size",
+        type=int,
+        default=DEFAULT_CHUNK_SIZE,
+        metavar="BYTES",
+        help="blobs larger than this are uploaded in chunks of this size",
+    )
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
+    add_registry_args(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.chunk_size <= 0:
+        raise UsageError("--chunk-size must be positive")
+    wanted = platforms.parse(args.platform) if args.platform else None
+    with explained(args) as trace, Resolver(resolve_options(args, trace)) as r:
+        source = open_source(args.src, r.inner)
+        try:
+            dest = open_destination(args.dst, r.inner, args.chunk_size)
+            report = r.run(copy(source, dest, wanted))
+        finally:
+            r.run(source.aclose())
+    if args.format == "json":
+        print(json.dumps(report.to_json()))
+    else:
+        print(report.reference)
+    if not args.quiet:
+        print(f"# copied {args.src}: {report.summary()}", file=sys.stderr)
+    return 0

@@ -1,0 +1,289 @@
+"""Copy an image or a whole index, by digest, between registries and local layouts.
+
+The graph is walked from what the source reference names; blobs are copied first
+(concurrently), then manifests children-first, so a destination never holds a
+manifest whose content is missing, and the tag moves last. Each step asks before it
+acts: a blob or manifest already at the destination is skipped, a blob in another
+repository of the same registry is mounted rather than sent. That is also what makes
+a copy resumable: run it again after an interruption and only what never arrived
+travels. Every byte read from the source is verified on the way, and at the end the
+destination's answer for the tag must be the source digest.
+
+Destinations are registries (``Pusher``) and OCI layout directories
+(``LayoutWriter``); sources are any :class:`~imgdigest.sources.ImageSource`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from imgdigest import reference as references
+from imgdigest.errors import ImgdigestError, UsageError, VerificationError
+from imgdigest.explore import select
+from imgdigest.media import Descriptor, Manifest
+from imgdigest.platform import Platform
+from imgdigest.reference import Reference
+from imgdigest.registry.upload import DEFAULT_CHUNK_SIZE, PUSH, Pusher
+from imgdigest.resolve import AsyncResolver
+from imgdigest.sources import (
+    ImageSource,
+    LayoutWriter,
+    RegistrySource,
+    is_local,
+    parse_local,
+)
+
+MAX_DEPTH = 4
+BLOB_CONCURRENCY = 6
+
+
+@dataclass
+class CopyReport:
+    """What a copy did; ``reference`` is ``DST@DIGEST``."""
+
+    reference: str
+    digest: str
+    manifests: int = 0
+    manifests_skipped: int = 0
+    blobs: int = 0
+    blobs_skipped: int = 0
+    blobs_mounted: int = 0
+    blobs_uploaded: int = 0
+    bytes_uploaded: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    def summary(self) -> str:
+        return (
+            f"{self.manifests} manifests ({self.manifests_skipped} already there), "
+            f"{self.blobs} blobs: {self.blobs_uploaded} uploaded ({self.bytes_uploaded} bytes), "
+            f"{self.blobs_mounted} mounted, {self.blobs_skipped} already there"
+        )
+
+
+# -- destinations ----------------------------------------------------------------------
+class Destination(ABC):
+    where: str
+    tag: str | None
+
+    @abstractmethod
+    async def has_blob(self, digest: str) -> bool: ...
+
+    @abstractmethod
+    async def put_blob(self, d: Descriptor, source: ImageSource) -> str:
+        """Copy one blob; returns ``"uploaded"`` or ``"mounted"``."""
+
+    @abstractmethod
+    async def has_manifest(self, digest: str) -> bool: ...
+
+    @abstractmethod
+    async def put_manifest(self, m: Manifest, digest: str, tag: str | None) -> None: ...
+
+    async def prepare(self, source: ImageSource) -> None:  # noqa: B027 - optional
+        """Get ready to receive content from ``source`` (tokens, directories)."""
+
+    async def verify(self, digest: str) -> None:  # noqa: B027 - optional
+        """Check that the destination now names ``digest`` under its tag."""
+
+    def pinned(self, digest: str) -> str:
+        return f"{self.where.split('@', 1)[0]}@{digest}"
+
+    @property
+    def bytes_sent(self) -> int:
+        return 0
+
+
+class RegistryDestination(Destination):
+    def __init__(
+        self, resolver: AsyncResolver, ref: Reference, given: str, chunk_size: int
+    ) -> None:
+        self.resolver = resolver
+        self.ref = ref
+        self.where = given
+        self.tag = ref.tag if not ref.digest else None
+        ep = resolver.endpoints(ref.without_digest())[-1]  # never push to a mirror
+        self.pusher = Pusher(resolver.transport, ep, chunk_size)
+
+    async def prepare(self, source: ImageSource) -> None:
+        """One token for pushing here and, on the same registry, pulling the source."""
+        repos = {self.pusher.endpoint.repository}
+        if isinstance(source, RegistrySource):
+            src_ep = source.resolver.endpoints(source.ref)[-1]
+            if src_ep.host == self.pusher.endpoint.host:
+                repos.add(src_ep.repository)
+        try:
+            await self.resolver.transport.prepare(self.pusher.endpoint.host, repos, PUSH)
+        except ImgdigestError:
+            # Some token services refuse push on the source; mounting is then skipped.
+            await self.resolver.transport.prepare(
+                self.pusher.endpoint.host, [self.pusher.endpoint.repository], PUSH
+            )
+
+    async def has_blob(self, digest: str) -> bool:
+        return await self.pusher.has_blob(digest)
+
+    async def put_blob(self, d: Descriptor, source: ImageSource) -> str:
+        location = None
+        if isinstance(source, RegistrySource):
+            src_ep = source.resolver.endpoints(source.ref)[-1]
+            same = src_ep.host == self.pusher.endpoint.host
+            if same and src_ep.repository != self.pusher.endpoint.repository:
+                location = await self.pusher.mount(d.digest, src_ep.repository)
+                if location is None:
+                    return "mounted"
+        await self.pusher.upload(d.digest, d.size, source.stream(d.digest), location)
+        return "uploaded"
+
+    async def has_manifest(self, digest: str) -> bool:
+        return await self.pusher.manifest_digest(digest) == digest
+
+    async def put_manifest(self, m: Manifest, digest: str, tag: str | None) -> None:
+        await self.pusher.put_manifest(tag or digest, m.raw, m.media_type, digest)
+
+    async def verify(self, digest: str) -> None:
+        if self.tag:
+            got = await self.pusher.manifest_digest(self.tag)
+            if got != digest:
+                raise VerificationError(
+                    f"{self.where}: after the copy the tag names {got}, not {digest}"
+                )
+
+    def pinned(self, digest: str) -> str:
+        base = self.where.split("@", 1)[0]
+        return f"{base}@{digest}"
+
+    @property
+    def bytes_sent(self) -> int:
+        return self.pusher.stats.bytes_sent
+
+
+class LayoutDestination(Destination):
+    def __init__(self, root: Path, tag: str | None, given: str) -> None:
+        self.writer = LayoutWriter(root)
+        self.where = given
+        self.tag = tag
+        self._sent = 0
+
+    async def prepare(self, source: ImageSource) -> None:
+        self.writer.ensure()
+
+    async def has_blob(self, digest: str) -> bool:
+        return self.writer.has_blob(digest)
+
+    async def put_blob(self, d: Descriptor, source: ImageSource) -> str:
+        written = await self.writer.write_blob(d.digest, source.stream(d.digest))
+        self._sent += written
+        return "uploaded"
+
+    async def has_manifest(self, digest: str) -> bool:
+        return self.writer.has_blob(digest)
+
+    async def put_manifest(self, m: Manifest, digest: str, tag: str | None) -> None:
+        if not self.writer.has_blob(digest):
+            self.writer.write_bytes(digest, m.raw)
+
+    def pinned(self, digest: str) -> str:
+        base = self.where.split("@", 1)[0]
+        return f"{base}@{digest}"
+
+    @property
+    def bytes_sent(self) -> int:
+        return self._sent
+
+
+def open_destination(
+    text: str, resolver: AsyncResolver, chunk_size: int = DEFAULT_CHUNK_SIZE
+) -> Destination:
+    if is_local(text):
+        local = parse_local(text)
+        if local.transport != "oci":
+            raise UsageError(f"{text}: copy writes OCI layouts (oci:DIR[:TAG]) and registries")
+        if local.selector and local.selector.startswith("@"):
+            raise UsageError(f"{text}: name the destination by tag, not by digest")
+        return LayoutDestination(local.path, local.selector, text)
+    ref = references.normalize(text)
+    return RegistryDestination(resolver, ref, text, chunk_size)
+
+
+# -- the copy ----------------------------------------------------------------------------
+@dataclass
+class _Plan:
+    manifests: list[tuple[Manifest, str]] = field(default_factory=list)  # children first
+    blobs: dict[str, Descriptor] = field(default_factory=dict)
+
+
+async def _walk(source: ImageSource, m: Manifest, digest: str, plan: _Plan, depth: int) -> None:
+    if any(d == digest for _, d in plan.manifests):
+        return
+    if m.is_index:
+        if depth >= MAX_DEPTH:
+            raise UsageError(f"{source.at(digest)}: indexes nested deeper than {MAX_DEPTH}")
+        children = await asyncio.gather(*(source.manifest(c.digest) for c in m.manifests))
+        for c, child in zip(m.manifests, children, strict=True):
+            await _walk(source, child, c.digest, plan, depth + 1)
+    else:
+        for d in ([m.config] if m.config else []) + list(m.layers):
+            if d.digest not in plan.blobs:
+                plan.blobs[d.digest] = d
+    plan.manifests.append((m, digest))
+
+
+async def copy(
+    source: ImageSource,
+    dest: Destination,
+    platform: Platform | None = None,
+) -> CopyReport:
+    """Copy what ``source`` names (or its ``platform`` child) to ``dest``."""
+    if platform is not None:
+        sel = await select(source, platform, need_image=True)
+        top, digest = sel.manifest, sel.digest
+    else:
+        top, digest = await source.top()
+    await dest.prepare(source)
+    plan = _Plan()
+    await _walk(source, top, digest, plan, 0)
+    report = CopyReport(dest.pinned(digest), digest)
+    report.blobs = len(plan.blobs)
+    report.manifests = len(plan.manifests)
+
+    limit = asyncio.Semaphore(BLOB_CONCURRENCY)
+
+    async def one_blob(d: Descriptor) -> None:
+        async with limit:
+            if await dest.has_blob(d.digest):
+                report.blobs_skipped += 1
+                return
+            how = await dest.put_blob(d, source)
+            if how == "mounted":
+                report.blobs_mounted += 1
+            else:
+                report.blobs_uploaded += 1
+
+    await _gather_all(one_blob(d) for d in plan.blobs.values())
+    for m, d in plan.manifests:
+        is_top = d == digest
+        if await dest.has_manifest(d) and not (is_top and dest.tag):
+            report.manifests_skipped += 1
+            continue
+        await dest.put_manifest(m, d, dest.tag if is_top else None)
+    if isinstance(dest, LayoutDestination):
+        dest.writer.tag(
+            Descriptor(top.media_type, digest, len(top.raw), artifact_type=top.artifact_type),
+            dest.tag,
+        )
+    await dest.verify(digest)
+    report.bytes_uploaded = dest.bytes_sent
+    return report
+
+
+async def _gather_all(coros: Any) -> None:
+    """Run all; if any fails, let the others finish (they are useful work) then raise."""
+    results = await asyncio.gather(*coros, return_exceptions=True)
+    for r in results:
+        if isinstance(r, BaseException):
+            raise r

@@ -1,0 +1,173 @@
+"""copy between registries and layouts: skip, mount, chunk, verify, resume."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.harness import RegistryClient, push_index
+from tests.registry.helpers import store_login
+
+from .helpers import cli
+
+
+def _report(out: bytes) -> dict:
+    return json.loads(out)
+
+
+def _uploads(registry) -> int:
+    return registry.request_count("POST", r"/blobs/uploads/$")
+
+
+@pytest.fixture
+def source(registry_http, unique_repo, tmp_home):
+    idx = push_index(registry_http, unique_repo, "v1", layers=2)
+    return idx, f"{registry_http.host}/{unique_repo}"
+
+
+def test_copy_within_a_registry_mounts_and_prints_the_source_digest(
+    source, registry_http, capsysbinary
+):
+    idx, name = source
+    dst = f"{name}-copy:v1"
+    code, out, _ = cli(capsysbinary, "copy", f"{name}:v1", dst)
+    assert code == 0
+    assert out.decode().strip() == f"{dst}@{idx.digest}"
+    code, out, _ = cli(capsysbinary, "copy", f"{name}:v1", f"{name}-json:v1", "--format", "json")
+    report = _report(out)
+    assert report["blobs_mounted"] == report["blobs"] == 15
+    assert report["blobs_uploaded"] == report["bytes_uploaded"] == 0
+    code, manifest, _ = cli(capsysbinary, "manifest", dst)
+    assert manifest == idx.manifest_bytes
+
+
+def test_second_copy_sends_nothing(source, registry_http, capsysbinary):
+    _, name = source
+    dst = f"{name}-again:v1"
+    assert cli(capsysbinary, "copy", f"{name}:v1", dst)[0] == 0
+    registry_http.reset_count()
+    code, out, _ = cli(capsysbinary, "copy", f"{name}:v1", dst, "--format", "json")
+    report = _report(out)
+    assert code == 0
+    assert report["blobs_skipped"] == report["blobs"]
+    assert report["manifests_skipped"] == report["manifests"] - 1  # only the tag is re-put
+    assert _uploads(registry_http) == 0
+    assert (
+        registry_http.request_count("PATCH") == registry_http.request_count("PUT", "/blobs/") == 0
+    )
+
+
+def test_copy_between_registries_with_auth_and_chunks(
+    source, registry_token, capsysbinary, tmp_home
+):
+    idx, name = source
+    store_login(registry_token, tmp_home)
+    dst = f"{registry_token.host}/mirror/app:v1"
+    argv = ("copy", f"{name}:v1", dst, "--ca-file", registry_token.ca_file, "--chunk-size", "128")
+    code, out, err = cli(capsysbinary, *argv, "--format", "json")
+    assert code == 0, err
+    report = _report(out)
+    assert report["reference"] == f"{dst}@{idx.digest}"
+    assert report["blobs_uploaded"] == report["blobs"]
+    assert report["bytes_uploaded"] == sum(
+        len(b) for img in [*idx.children, *idx.attestations] for b in img.blobs.values()
+    )
+    assert registry_token.request_count("PATCH", r"/blobs/uploads/") > report["blobs"]
+    with RegistryClient(registry_token) as c:
+        assert c.get_manifest("mirror/app", "v1").content == idx.manifest_bytes
+        amd64 = idx.child("linux", "amd64")
+        assert c.get_blob("mirror/app", amd64.layer_digests[1]).content == amd64.layer_bytes[1]
+
+
+def test_copy_one_platform(source, capsysbinary):
+    idx, name = source
+    arm = idx.child("linux", "arm", "v7")
+    argv = ("copy", f"{name}:v1", f"{name}-arm:v1", "--platform", "linux/arm/v7")
+    code, out, _ = cli(capsysbinary, *argv)
+    assert (code, out.decode().strip()) == (0, f"{name}-arm:v1@{arm.digest}")
+    code, out, _ = cli(capsysbinary, "manifest", f"{name}-arm:v1")
+    assert out == arm.manifest_bytes
+
+
+def test_layout_round_trip(source, capsysbinary, tmp_path, registry_http):
+    idx, name = source
+    layout = tmp_path / "layout"
+    code, out, _ = cli(capsysbinary, "copy", f"{name}:v1", f"oci:{layout}:1.0")
+    assert (code, out.decode().strip()) == (0, f"oci:{layout}:1.0@{idx.digest}")
+    code, out, _ = cli(capsysbinary, "digest", f"oci:{layout}:1.0")
+    assert out.decode().strip() == idx.digest
+    code, out, _ = cli(capsysbinary, "copy", f"oci:{layout}:1.0", f"{name}-back:2.0")
+    assert (code, out.decode().strip()) == (0, f"{name}-back:2.0@{idx.digest}")
+    # A second copy into the layout keeps one entry per tag and writes nothing new.
+    code, out, _ = cli(capsysbinary, "copy", f"{name}:v1", f"oci:{layout}:1.0", "--format", "json")
+    assert _report(out)["bytes_uploaded"] == 0
+    assert len(json.loads((layout / "index.json").read_text())["manifests"]) == 1
+
+
+def test_interrupted_copy_resumes_without_resending(
+    source, registry_http, fault_proxy, capsysbinary
+):
+    idx, name = source
+    repo = name.split("/", 1)[1]
+    proxy = fault_proxy(registry_http)
+    # The first five mounts fail; the others complete, then the copy stops (exit 5).
+    fault = proxy.status_then_ok(status=500, times=5, path=r"/blobs/uploads/", method="POST")
+    dst = f"{proxy.host}/{repo}-resumed:v1"
+    src = f"{proxy.host}/{repo}:v1"
+    code, _, err = cli(capsysbinary, "copy", src, dst, "--retries", "0")
+    assert code == 5, err
+    proxy.remove(fault)
+    target = f"{repo}-resumed"
+    with RegistryClient(registry_http) as c:
+        arrived = {
+            d
+            for img in [*idx.children, *idx.attestations]
+            for d in img.blobs
+            if c.request("HEAD", f"/v2/{target}/blobs/{d}", repo=target).status_code == 200
+        }
+        assert c.get_manifest(target, "v1").status_code == 404  # the tag never moved
+    assert len(arrived) == 10
+    proxy.reset_counts()
+    code, out, _ = cli(capsysbinary, "copy", src, dst, "--format", "json")
+    assert code == 0
+    report = _report(out)
+    assert report["reference"] == f"{dst}@{idx.digest}"
+    assert report["blobs_skipped"] == len(arrived)
+    assert report["blobs_mounted"] + report["blobs_uploaded"] == 15 - len(arrived)
+
+
+def test_tampered_source_blob_stops_the_copy_before_the_tag(
+    source, registry_http, fault_proxy, capsysbinary, tmp_path
+):
+    idx, name = source
+    repo = name.split("/", 1)[1]
+    proxy = fault_proxy(registry_http)
+    amd64 = idx.child("linux", "amd64")
+    proxy.tamper_body(path=amd64.layer_digests[0])
+    layout = tmp_path / "layout"
+    code, _, err = cli(capsysbinary, "copy", f"{proxy.host}/{repo}:v1", f"oci:{layout}")
+    assert code == 6
+    assert amd64.layer_digests[0] in err
+    assert not (layout / "blobs/sha256" / amd64.layer_digests[0][7:]).exists()
+    assert [p.name for p in (layout / "blobs/sha256").iterdir() if p.name.startswith(".")] == []
+    assert json.loads((layout / "index.json").read_text())["manifests"] == []
+
+
+def test_copy_to_a_docker_archive_is_refused(source, capsysbinary, tmp_path):
+    _, name = source
+    code, _, err = cli(capsysbinary, "copy", f"{name}:v1", f"docker-archive:{tmp_path}/x.tar")
+    assert code == 2
+    assert "copy writes OCI layouts" in err
+
+
+def test_demo_layout_copies_to_a_registry(registry_http, unique_repo, tmp_home, capsysbinary):
+    layout = Path(__file__).resolve().parents[2] / "demo" / "layout"
+    code, want, _ = cli(capsysbinary, "digest", f"oci:{layout}:1.0")
+    assert code == 0
+    dst = f"{registry_http.host}/{unique_repo}:1.0"
+    code, out, _ = cli(capsysbinary, "copy", f"oci:{layout}:1.0", dst, "--all-platforms")
+    assert (code, out.decode().strip()) == (0, f"{dst}@{want.decode().strip()}")
+    code, out, _ = cli(capsysbinary, "digest", dst, "--platform", "all")
+    assert out.decode().count("linux/") == 3
