@@ -135,6 +135,9 @@ class RegistryServer:
             with self.access_log.open("ab") as out, self.error_log.open("ab") as err:
                 self._process = subprocess.Popen(
                     [binary, "serve", str(self.config_file)],
+                    # The registry reads REGISTRY_* variables as configuration overrides;
+                    # REGISTRY_AUTH_FILE (containers' auth.json) would become auth.file.
+                    env={k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")},
                     stdin=subprocess.DEVNULL,
                     stdout=out,
                     stderr=err,

@@ -190,6 +190,8 @@ def test_cli_login_writes_docker_format_and_logout_removes(tmp_home, registry_ba
         "-u",
         registry_basic.username,
         "--password-stdin",
+        "--ca-file",
+        registry_basic.ca_file,
         input=registry_basic.password + "\n",
     )
     assert p.returncode == 0, p.stderr
@@ -214,3 +216,35 @@ def test_cli_login_writes_docker_format_and_logout_removes(tmp_home, registry_ba
     )
     assert d2.returncode == AuthError.exit_code, d2.stderr
     assert "Traceback" not in d2.stderr
+
+
+@pytest.mark.parametrize("mode", ["registry_basic", "registry_token"])
+def test_cli_login_refuses_wrong_password_and_stores_nothing(request, tmp_home, mode):
+    reg = request.getfixturevalue(mode)
+    p = subprocess.run(
+        [sys.executable, "-m", "imgdigest", "login", reg.host, "-u", reg.username],
+        input="Wrong-Pass-77\n",
+        capture_output=True,
+        text=True,
+    )
+    assert p.returncode == 2  # --password-stdin is required
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "imgdigest",
+            "login",
+            reg.host,
+            "-u",
+            reg.username,
+            "--password-stdin",
+            "--ca-file",
+            reg.ca_file,
+        ],
+        input="Wrong-Pass-77\n",
+        capture_output=True,
+        text=True,
+    )
+    assert p.returncode == AuthError.exit_code, p.stderr
+    assert "Wrong-Pass-77" not in p.stderr and "Traceback" not in p.stderr
+    assert not (tmp_home / ".docker" / "config.json").exists()

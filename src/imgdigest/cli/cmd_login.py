@@ -3,20 +3,34 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 
 from imgdigest.errors import UsageError
-from imgdigest.registry.credentials import login, logout
+from imgdigest.registry.credentials import Credential, CredentialStore, login, logout
+from imgdigest.registry.options import RegistryOptions
+from imgdigest.registry.transport import Transport
+from imgdigest.resolve import api_host
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("login", help="store registry credentials (Docker's config.json)")
+    p = sub.add_parser(
+        "login",
+        help="check and store registry credentials (Docker's config.json)",
+        description="Check the credentials against the registry, then store them where "
+        "`docker login` would: the configured credential helper, or config.json.",
+    )
     p.add_argument("registry", metavar="REGISTRY")
     p.add_argument("-u", "--username", required=True)
     p.add_argument(
         "--password-stdin", action="store_true", required=True, help="read the password from stdin"
     )
     p.add_argument("--docker-config", metavar="DIR")
+    p.add_argument("--no-verify", action="store_true", help="store without asking the registry")
+    p.add_argument(
+        "--insecure", action="store_true", help="the registry is plain HTTP or untrusted"
+    )
+    p.add_argument("--ca-file", metavar="PEM", help="also trust the CAs in this PEM file")
     p.set_defaults(func=run_login)
     q = sub.add_parser("logout", help="remove stored registry credentials")
     q.add_argument("registry", metavar="REGISTRY")
@@ -28,9 +42,22 @@ def run_login(args: argparse.Namespace) -> int:
     password = sys.stdin.read().rstrip("\r\n")
     if not password:
         raise UsageError("no password on stdin")
+    if not args.no_verify:
+        asyncio.run(_verify(args, Credential(args.username, password)))
     path = login(args.registry, args.username, password, args.docker_config)
     print(f"Login credentials for {args.registry} saved in {path}", file=sys.stderr)
     return 0
+
+
+async def _verify(args: argparse.Namespace, credential: Credential) -> None:
+    host = api_host(args.registry)
+    store = CredentialStore(args.docker_config)
+    store.set(host, credential)
+    options = RegistryOptions(
+        insecure=(host,) if args.insecure else (), ca_file=args.ca_file, retries=1
+    )
+    async with Transport(options, store) as transport:
+        await transport.check_login(host)
 
 
 def run_logout(args: argparse.Namespace) -> int:

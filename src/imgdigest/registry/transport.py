@@ -190,6 +190,20 @@ class Transport:
             assert last_exc is not None
             raise last_exc
 
+    async def check_login(self, host: str) -> None:
+        """Prove the credentials work before they are stored, as ``docker login`` does."""
+        st = await self.ping(host)
+        if st.challenge is None:
+            return  # the registry asks for no credentials at all
+        if st.challenge.scheme == "bearer":
+            await self._fetch_token(host, st, [])
+            return
+        async with self.stream("GET", host, "/v2/", purpose="login") as resp:
+            if resp.status_code in (401, 403):
+                raise UnauthorizedError(f"{host}: the registry refused these credentials")
+            if resp.status_code >= 400 and resp.status_code != 404:
+                raise status_error(resp.status_code, f"registry {host}")
+
     async def prepare(self, host: str, repositories: Iterable[str], actions: str = "pull") -> None:
         """Fetch one token covering every repository a batch will touch."""
         st = await self.ping(host)
