@@ -1,9 +1,7 @@
 # The imgdigest webhook image: the package installed from this repository on a slim
 # Python base, run as a non-root user with nothing writable but what the Pod mounts.
-# Pin the base at release:  imgdigest pin Dockerfile   (see docs/webhook.md)
-ARG PYTHON_IMAGE=python:3.11-slim-bookworm
-
-FROM ${PYTHON_IMAGE} AS build
+# Pin the base at release: imgdigest pin Dockerfile (both FROM lines; see docs/webhook.md).
+FROM python:3.11-slim-bookworm AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY src ./src
@@ -11,7 +9,7 @@ RUN python -m venv /opt/imgdigest \
  && /opt/imgdigest/bin/pip install --no-cache-dir --no-compile . \
  && /opt/imgdigest/bin/python -m compileall -q /opt/imgdigest
 
-FROM ${PYTHON_IMAGE}
+FROM python:3.11-slim-bookworm
 COPY --from=build /opt/imgdigest /opt/imgdigest
 ENV PATH=/opt/imgdigest/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \

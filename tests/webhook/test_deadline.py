@@ -11,6 +11,7 @@ from tests.harness import push_image
 from .reviews import admission_review, answer, patched, workload
 
 BUDGET = 1.0
+TIMEOUT_SECONDS = 3.0  # the API server would give up here
 
 
 @pytest.mark.parametrize(
@@ -23,15 +24,17 @@ def test_stalled_registry_gets_the_configured_outcome_within_the_budget(
     push_image(registry_http, unique_repo, "v1")
     proxy.stall(path="/manifests/", max_stall=30)
     server = webhook_process(
-        "--insecure", proxy.host, "--timeout-seconds", "3", "--budget", str(BUDGET),
-        "--timeout", "20", "--on-resolve-error", outcome,
+        "--insecure", proxy.host, "--timeout-seconds", str(TIMEOUT_SECONDS),
+        "--budget", str(BUDGET), "--timeout", "20", "--on-resolve-error", outcome,
     )  # fmt: skip
     ref = f"{proxy.host}/{unique_repo}:v1"
     review = admission_review(workload("Deployment", ref))
     started = time.monotonic()
     resp = answer(review, server.post("/mutate", review))
     elapsed = time.monotonic() - started
-    assert BUDGET * 0.9 <= elapsed < BUDGET + 0.5
+    # It waited for the registry as long as allowed, and answered well before the API
+    # server's timeout (the upper bound leaves room for a loaded test machine).
+    assert BUDGET * 0.9 <= elapsed < TIMEOUT_SECONDS - 1.0
     assert resp["allowed"] is allowed
     text = resp["status"]["message"] if not allowed else resp["warnings"][0]
     assert "did not answer within the 1.0s admission budget" in text
