@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import concurrent.futures
+import json
 
 import pytest
 
@@ -163,3 +165,25 @@ def test_concurrent_requests_for_one_tag_share_one_registry_request(
     again = admission_review(workload("Pod", ref))
     answer(again, server.post("/mutate", again))
     assert proxy.count(path=f"/v2/{unique_repo}/manifests/") == 1
+
+
+def test_credentials_come_from_a_mounted_dockerconfigjson_secret(
+    webhook_process, registry_basic, unique_repo, tmp_path
+):
+    pushed = push_image(registry_basic, unique_repo, "private")
+    ref = f"{registry_basic.host}/{unique_repo}:private"
+    review = admission_review(workload("Pod", ref))
+    # Without the Secret the registry refuses, and the refusal is the answer.
+    anonymous = webhook_process("--ca-file", registry_basic.ca_file)
+    denied = answer(review, anonymous.post("/mutate", review))
+    assert denied["allowed"] is False
+    assert registry_basic.password not in denied["status"]["message"]
+    # The Secret's key, as kubelet mounts it.
+    secret = tmp_path / "pull" / ".dockerconfigjson"
+    secret.parent.mkdir()
+    auth = base64.b64encode(f"{registry_basic.username}:{registry_basic.password}".encode())
+    secret.write_text(json.dumps({"auths": {registry_basic.host: {"auth": auth.decode()}}}))
+    server = webhook_process("--ca-file", registry_basic.ca_file, "--pull-secret", str(secret))
+    resp = answer(review, server.post("/mutate", review))
+    assert _images(patched(workload("Pod", ref), resp)) == [f"{ref}@{pushed.digest}"]
+    assert registry_basic.password not in server.log()

@@ -74,12 +74,13 @@ def test_scope_and_exemptions(validating, obj, namespace, operation, allowed):
     assert resp["allowed"] is allowed
 
 
+@pytest.mark.parametrize("endpoint", ["/validate", "/mutate"])
 @pytest.mark.parametrize("operation", ["DELETE", "CONNECT"])
-def test_delete_and_connect_are_allowed_untouched(validating, operation):
-    old = workload("Pod", "nginx")
+def test_delete_and_connect_are_allowed_untouched(validating, operation, endpoint):
+    old = workload("Pod", "127.0.0.1:9/nginx")
     review = admission_review(old, operation, old=old)
     review["request"]["object"] = None
-    resp = answer(review, validating.post("/validate", review))
+    resp = answer(review, validating.post(endpoint, review))
     assert resp == {"uid": review["request"]["uid"], "allowed": True}
 
 
