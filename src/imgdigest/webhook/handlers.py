@@ -90,6 +90,7 @@ async def mutate_request(
             review.response(req.uid, allowed=False, message="; ".join(result.failures)),
             "denied",
         )
-    warnings = result.warnings + result.failures
+    # Fail-open: what could not be pinned is admitted as it is, and said so.
+    warnings = result.failures
     verdict = "patched" if result.patch else ("warned" if warnings else "allowed")
     return review.response(req.uid, warnings=warnings, patch=result.patch), verdict

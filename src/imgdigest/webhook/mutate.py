@@ -32,7 +32,6 @@ class MutationResult:
     """What the mutating endpoint answers."""
 
     patch: list[dict[str, Any]] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
     # Images that could not be pinned, with why; they deny under on_resolve_error=deny.
     failures: list[str] = field(default_factory=list)
 
