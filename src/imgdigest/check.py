@@ -358,6 +358,40 @@ def load_constraint(path: str) -> tuple[Any, ...]:
     return tuple(exempt)
 
 
+def registry_verifier(resolve_options: Any = None) -> Verifier:
+    """``--verify``: each digest exists in its registry and each tag still names it.
+
+    The questions are the ones ``imgdigest drift`` asks, answered by the same code (one
+    resolver, unique references resolved once, mirrors honoured, the kind of pin kept:
+    a per-platform pin is compared with the same platform's current manifest).
+    """
+
+    def verify(sites: list[ImageSite]) -> Iterator[Violation]:
+        from imgdigest.drift import drift_scans
+        from imgdigest.resolve import Resolver
+
+        by_file: dict[str, FileScan] = {}
+        for site in sites:
+            by_file.setdefault(site.file, FileScan(file=site.file, path=None)).sites.append(site)
+        with Resolver(resolve_options) as resolver:
+            report = resolver.run(drift_scans(list(by_file.values()), resolver.inner))
+        at = {(s.file, s.line, s.column): s for s in sites}
+        named = {(s.file, s.line, s.image): s for s in sites}
+        rules: dict[str, Rule] = {"missing": "digest-not-found", "moved": "tag-moved"}
+        for finding in report.findings:
+            site = at.get((finding.file, finding.line, finding.column))
+            if site is not None:
+                rule = rules.get(finding.problem, "unverified")
+                yield Violation(site, rule, message(label(site), rule, site.image), finding.detail)
+        for failure in report.failures:
+            site = named.get((failure.file, failure.line, failure.reference))
+            if site is not None:
+                text = message(label(site), "unverified", site.image)
+                yield Violation(site, "unverified", text, failure.reason)
+
+    return verify
+
+
 # --- the same verdict on a plain object (webhook, conformance) -------------------------------
 
 

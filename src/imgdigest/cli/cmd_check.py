@@ -159,8 +159,8 @@ def run(args: argparse.Namespace) -> int:
     options = _options(args)
     verifier = None
     if args.verify:
+        from imgdigest.check import registry_verifier
         from imgdigest.cli._common import explained, resolve_options
-        from imgdigest.verify import registry_verifier
 
         with explained(args) as trace:
             verifier = registry_verifier(resolve_options(args, trace))
