@@ -39,6 +39,7 @@ from imgdigest.documents.model import DockerfileImage
 from imgdigest.documents.values import format_value
 from imgdigest.errors import DocumentError, ImgdigestError
 from imgdigest.kubernetes import (
+    CONTAINER_LISTS,
     DICT_ADAPTER,
     NO_EXTRA_PATHS,
     ExtraPaths,
@@ -87,6 +88,9 @@ PHRASES: Mapping[str, str] = {
 }
 
 Compat = Literal["gatekeeper"]
+
+#: The roles the template's message names; a container without ``name`` gets no message.
+CONTAINER_ROLES = frozenset(role for _, role in CONTAINER_LISTS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,7 +255,7 @@ def _image_value(site: ImageSite) -> Any:
 
 def site_violation(site: ImageSite, options: CheckOptions) -> Violation | None:
     """The verdict on one site found by the finder."""
-    if site.source == "kubernetes" and site.name is None:
+    if site.role in CONTAINER_ROLES and site.name is None:
         return None  # the template's sprintf of an undefined name yields no message
     rule = judge(_image_value(site), strict=options.strict, exempt=options.exempt)
     if rule is None:
@@ -418,7 +422,8 @@ def object_messages(
                 isinstance(slot.owner, Mapping) and "image" in slot.owner
             ):
                 continue
-            if not isinstance(slot.owner, Mapping) or "name" not in slot.owner:
+            named = isinstance(slot.owner, Mapping) and "name" in slot.owner
+            if slot.role in CONTAINER_ROLES and not named:
                 continue
             rule = judge(slot.image, strict=strict, exempt=exempt)
             if rule is None:
