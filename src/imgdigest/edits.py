@@ -21,7 +21,7 @@ import difflib
 import os
 import stat
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -135,8 +135,11 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def write_all(replacements: Sequence[Replacement]) -> None:
+def write_all(replacements: Iterable[Replacement]) -> None:
     """Replace every file's content, all or nothing up to the renames (see module doc).
+
+    ``replacements`` is consumed one at a time, so a generator keeps only one new
+    content in memory while staging.
 
     A symlink is written through (its target changes, the link stays); the target's
     permission bits are kept. Raises ``DocumentError`` naming the file when a file no

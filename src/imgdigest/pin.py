@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -140,7 +140,9 @@ class FilePlan:
     changes: list[Change] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
-    new_text: str | None = None
+    #: the verified edits; the new text is made from them on demand, so a run over a
+    #: large tree holds each file's text once, not twice
+    edits: list[Edit] = field(default_factory=list)
 
     @property
     def file(self) -> str:
@@ -148,12 +150,20 @@ class FilePlan:
 
     @property
     def changed(self) -> bool:
-        return self.new_text is not None and self.new_text != self.scan.text
+        return bool(self.edits)
+
+    @property
+    def new_text(self) -> str | None:
+        """The file's text with the edits made (its text as read when there are none)."""
+        if self.scan.text is None or not self.edits:
+            return self.scan.text
+        return apply_edits(self.scan.text, self.edits)
 
     def diff(self) -> str:
-        if not self.changed or self.scan.text is None or self.new_text is None:
+        new = self.new_text
+        if not self.changed or self.scan.text is None or new is None:
             return ""
-        return unified_diff(self.scan.text, self.new_text, self.file)
+        return unified_diff(self.scan.text, new, self.file)
 
 
 @dataclass
@@ -195,27 +205,34 @@ class PinPlan:
                 return error.exit_code
         return 0
 
-    def replacements(self, partial: bool = False) -> list[Replacement]:
-        """What ``write`` would write: nothing when anything failed, unless ``partial``.
+    def writable(self, partial: bool = False) -> list[FilePlan]:
+        """The files ``write`` would write: none when anything failed, unless ``partial``.
 
         Files with an error of their own (invalid YAML, a refused edit) are never written.
         """
         if self.failures and not partial:
             return []
-        out = []
-        for fp in self.changed_files:
-            if fp.file == STDIN or fp.scan.path is None or fp.failures or fp.scan.errors:
-                continue
-            assert fp.new_text is not None and fp.scan.text is not None
-            data = fp.new_text.encode("utf-8")
-            out.append(Replacement(fp.scan.path, data, fp.scan.text.encode("utf-8")))
-        return out
+        return [
+            fp
+            for fp in self.changed_files
+            if fp.file != STDIN
+            and fp.scan.path is not None
+            and not fp.failures
+            and not fp.scan.errors
+        ]
+
+    def replacements(self, partial: bool = False) -> Iterator[Replacement]:
+        """The new contents, made one file at a time as the writer asks for them."""
+        for fp in self.writable(partial):
+            new, old = fp.new_text, fp.scan.text
+            assert new is not None and old is not None and fp.scan.path is not None
+            yield Replacement(fp.scan.path, new.encode("utf-8"), old.encode("utf-8"))
 
     def write(self, partial: bool = False) -> list[str]:
         """Write every changed file atomically (all renamed only once all are staged)."""
-        reps = self.replacements(partial)
-        write_all(reps)
-        return [str(r.path) for r in reps]
+        files = [fp.file for fp in self.writable(partial)]
+        write_all(self.replacements(partial))
+        return files
 
     def summary(self) -> dict[str, int]:
         return {
@@ -559,7 +576,6 @@ def _finish(
             )
         )
     if not edits:
-        plan.new_text = scan.text
         return
     assert scan.text is not None
     try:
@@ -576,7 +592,7 @@ def _finish(
             plan.failures.append(Failure(scan.file, problem[0], problem[1], problem[2], 1))
             plan.changes.clear()
             return
-    plan.new_text = new_text
+    plan.edits = edits
 
 
 def _verify(

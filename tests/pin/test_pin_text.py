@@ -203,7 +203,7 @@ def test_a_reference_missing_from_the_lock_fails_with_file_line_reference_reason
     plan = pin_text_document(text, "a.yaml", PinOptions(lock=lock_for(*REFS), offline=True))
     assert [str(f) for f in plan.failures] == ["a.yaml:5: alpine:3: not in the lock file (offline)"]
     assert plan.exit_code == 3
-    assert plan.replacements() == []
+    assert list(plan.replacements()) == [] and plan.writable() == []
 
 
 def test_an_invalid_reference_is_a_usage_failure_naming_file_and_line():
