@@ -305,6 +305,8 @@ def find_images(
         if path.is_dir():
             yield from _walk(path, file, options)
         elif path.exists():
+            if _excluded(path.as_posix().removeprefix("./"), options.exclude):
+                continue  # pre-commit names files one by one; the excludes still apply
             if _helm_template(path.resolve(), {}):
                 yield FileScan(
                     file=file, path=path, notes=[Note(file, None, "Helm chart template left alone")]
