@@ -17,8 +17,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from urllib.parse import quote
 
-import httpx
-
 from imgdigest.digest import Digest
 from imgdigest.errors import (
     InvalidDigestError,
@@ -32,6 +30,7 @@ from imgdigest.media import (
     Manifest,
     media_type_of,
 )
+from imgdigest.registry.http import Response
 from imgdigest.registry.mirrors import Endpoint
 from imgdigest.registry.transport import Transport, _TooLarge, registry_message, status_error
 
@@ -202,8 +201,8 @@ class RegistryClient:
             )
 
 
-def _detail(resp: httpx.Response, body: bytes) -> str:
-    return registry_message(httpx.Response(resp.status_code, content=body))
+def _detail(resp: Response, body: bytes) -> str:
+    return registry_message(body)
 
 
 __all__ = ["ManifestHead", "RegistryClient"]

@@ -38,10 +38,6 @@ class RegistryOptions:
     max_retry_after: float = 60.0
     # Requests in flight to one registry at once (one connection each).
     concurrency: int = 16
-    # Off by default: HPACK never indexes Authorization, so the pure-Python encoder
-    # Huffman-codes the whole bearer token on every request, costing far more CPU than
-    # the extra HTTP/1.1 connections it saves.
-    http2: bool = False
     user_agent: str = "imgdigest"
     # Called for every request made, for --explain and metrics.
     on_request: Callable[[RequestRecord], None] | None = field(default=None, compare=False)

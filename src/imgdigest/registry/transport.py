@@ -12,8 +12,8 @@ Decisions that live here, so every caller gets them:
   429 (``Retry-After`` honoured up to a limit); never on other 4xx.
 * Redirects are followed by hand: ``Authorization`` is dropped when the target is
   another host or a downgrade to plain HTTP, so blob storage never sees a token.
-* Connections are reused (HTTP/2 where the registry offers it) and requests to one
-  registry are bounded by a semaphore.
+* Connections are kept alive (see ``http.py``) and requests to one registry are bounded
+  by a semaphore.
 """
 
 from __future__ import annotations
@@ -22,15 +22,13 @@ import asyncio
 import base64
 import email.utils
 import ipaddress
+import json
 import random
-import ssl
 import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from urllib.parse import urlencode, urljoin, urlsplit
-
-import httpx
 
 from imgdigest.errors import (
     AuthError,
@@ -44,6 +42,7 @@ from imgdigest.errors import (
 )
 from imgdigest.registry.auth import Challenge, TokenCache, parse_challenges, scope_for
 from imgdigest.registry.credentials import Credential, CredentialStore
+from imgdigest.registry.http import HttpClient, Response
 from imgdigest.registry.options import RegistryOptions
 from imgdigest.registry.trace import RequestRecord, parse_ratelimit
 
@@ -89,15 +88,18 @@ class Transport:
             self.options.docker_config, self.options.auth_file
         )
         self._states: dict[str, _RegistryState] = {}
-        self._clients: dict[tuple[str, bool], httpx.AsyncClient] = {}
+        self._http = HttpClient(
+            timeout=self.options.timeout,
+            user_agent=self.options.user_agent,
+            ca_file=str(self.options.ca_file) if self.options.ca_file else None,
+            per_host=max(self.options.concurrency, 1),
+        )
         self._extra_insecure: set[str] = set()
 
     # -- lifecycle ---------------------------------------------------------------
 
     async def aclose(self) -> None:
-        clients, self._clients = list(self._clients.values()), {}
-        for c in clients:
-            await c.aclose()
+        await self._http.aclose()
 
     async def __aenter__(self) -> Transport:
         return self
@@ -116,30 +118,6 @@ class Transport:
 
     def _plain_http_allowed(self, host: str) -> bool:
         return self.is_insecure(host) or is_loopback(host)
-
-    def _client(self, scheme: str, host: str) -> httpx.AsyncClient:
-        unverified = scheme == "https" and self.is_insecure(host)
-        key = (scheme, unverified)
-        client = self._clients.get(key)
-        if client is None:
-            verify: ssl.SSLContext | bool
-            if unverified:
-                verify = False
-            else:
-                verify = ssl.create_default_context()
-                if self.options.ca_file:
-                    verify.load_verify_locations(cafile=str(self.options.ca_file))
-            limit = max(self.options.concurrency, 1)
-            client = httpx.AsyncClient(
-                http2=self.options.http2 and scheme == "https",
-                verify=verify,
-                timeout=httpx.Timeout(self.options.timeout),
-                follow_redirects=False,
-                limits=httpx.Limits(max_connections=limit, max_keepalive_connections=limit),
-                headers={"User-Agent": self.options.user_agent},
-            )
-            self._clients[key] = client
-        return client
 
     def _state(self, host: str) -> _RegistryState:
         st = self._states.get(host)
@@ -176,7 +154,7 @@ class Transport:
                         raise  # a TLS server with an untrusted certificate: HTTP won't help
                     last_exc = exc
                     continue
-                await resp.aread()
+                body = await resp.aread()
                 if scheme == "http" and resp.status_code == 400 and last_exc is not None:
                     # "Client sent an HTTP request to an HTTPS server": the HTTPS error is the news.
                     raise last_exc
@@ -184,7 +162,7 @@ class Transport:
                     challenges = parse_challenges(resp.headers.get("www-authenticate"))
                     st.challenge = _pick_challenge(challenges)
                 elif resp.status_code >= 400 and resp.status_code != 404:
-                    raise _status_error(resp, f"registry {host}")
+                    raise _status_error(resp, f"registry {host}", body)
                 st.scheme = scheme
                 return st
             assert last_exc is not None
@@ -298,9 +276,9 @@ class Transport:
                 f"(HTTP {resp.status_code}); check the credentials (imgdigest login {host})"
             )
         if resp.status_code != 200:
-            raise _status_error(resp, f"token service for {host}")
+            raise _status_error(resp, f"token service for {host}", body)
         try:
-            obj = httpx.Response(200, content=body).json()
+            obj = json.loads(body)
             token = obj.get("token") or obj.get("access_token")
         except ValueError:
             token = None
@@ -323,7 +301,7 @@ class Transport:
         headers: dict[str, str] | None = None,
         purpose: str = "",
         content: bytes | None = None,
-    ) -> AsyncIterator[httpx.Response]:
+    ) -> AsyncIterator[Response]:
         """Send one registry API request with auth; the body is left unread to stream."""
         st = await self.ping(host)
         assert st.semaphore is not None
@@ -368,7 +346,7 @@ class Transport:
         purpose: str = "",
         content: bytes | None = None,
         max_bytes: int | None = None,
-    ) -> tuple[httpx.Response, bytes]:
+    ) -> tuple[Response, bytes]:
         """Like ``stream`` but reads the body (refusing more than ``max_bytes``)."""
         async with self.stream(
             method,
@@ -400,7 +378,7 @@ class Transport:
         content: bytes | None = None,
         stream: bool = False,
         retries: int | None = None,
-    ) -> httpx.Response:
+    ) -> Response:
         """One logical request: retries, backoff and safe redirects."""
         opts = self.options
         retries = opts.retries if retries is None else retries
@@ -432,7 +410,7 @@ class Transport:
         purpose: str,
         content: bytes | None,
         retries: int,
-    ) -> httpx.Response:
+    ) -> Response:
         hdrs = dict(headers)
         origin = urlsplit(url)
         for _ in range(_MAX_REDIRECTS + 1):
@@ -465,31 +443,19 @@ class Transport:
         purpose: str,
         content: bytes | None,
         retries: int,
-    ) -> httpx.Response:
+    ) -> Response:
         parts = urlsplit(url)
-        client = self._client(parts.scheme, parts.netloc)
+        verify = not (parts.scheme == "https" and self.is_insecure(parts.netloc))
         record_path = parts.path + (f"?{parts.query}" if parts.query and purpose == "token" else "")
         started = time.perf_counter()
         opts = self.options
         attempt = 0
         while True:
             try:
-                req = client.build_request(method, url, headers=headers, content=content)
-                resp = await client.send(req, stream=True)
+                resp = await self._http.send(method, url, headers, content, verify, parts.netloc)
                 break
-            except httpx.TimeoutException:
-                err: NetworkError = RegistryTimeoutError(
-                    f"{parts.netloc} did not answer within {opts.timeout:g}s"
-                )
-            except (
-                httpx.ConnectError,
-                httpx.RemoteProtocolError,
-                httpx.ReadError,
-                httpx.WriteError,
-            ) as exc:
-                err = NetworkError(f"cannot reach {parts.netloc}: {_describe(exc)}")
-            except ssl.SSLError as exc:  # pragma: no cover - httpx wraps most of these
-                err = NetworkError(f"TLS with {parts.netloc} failed: {exc.reason}")
+            except NetworkError as exc:
+                err = exc
             self._record(method, parts.netloc, record_path, 0, 0, started, purpose, None, str(err))
             # Retrying cannot fix a name that does not resolve or a certificate we distrust.
             permanent = "unknown host" in str(err) or "certificate" in str(err)
@@ -524,7 +490,7 @@ class Transport:
         size: int,
         started: float,
         purpose: str,
-        resp: httpx.Response | None,
+        resp: Response | None,
         error: str | None,
     ) -> None:
         cb = self.options.on_request
@@ -556,14 +522,14 @@ class _TooLarge(Exception):
         self.size = size
 
 
-async def _drain(resp: httpx.Response) -> None:
+async def _drain(resp: Response) -> None:
     """Read a small unwanted body so the connection goes back to the pool, then close."""
-    with suppress(httpx.HTTPError):
+    with suppress(NetworkError):
         await resp.aread()
     await resp.aclose()
 
 
-async def _release(resp: httpx.Response, method: str) -> None:
+async def _release(resp: Response, method: str) -> None:
     """A HEAD answer has no body, but the connection is only reusable once that is read."""
     if method == "HEAD" and not resp.is_closed:
         await _drain(resp)
@@ -601,40 +567,23 @@ def _backoff(base: float, attempt: int) -> float:
     return base * (2**attempt) * (0.5 + random.random())
 
 
-def _describe(exc: Exception) -> str:
-    text = str(exc) or type(exc).__name__
-    cause: BaseException | None = exc
-    while cause is not None:
-        if isinstance(cause, ConnectionRefusedError):
-            return "connection refused"
-        if isinstance(cause, OSError) and "Name or service not known" in str(cause):
-            return "unknown host (DNS lookup failed)"
-        cause = cause.__cause__ or cause.__context__
-    if "CERTIFICATE_VERIFY_FAILED" in text:
-        return "TLS certificate not trusted (pass --ca-file, or --insecure for a test registry)"
-    if "WRONG_VERSION_NUMBER" in text or "record layer failure" in text:
-        return "TLS handshake failed (a plain-HTTP registry? declare it with --insecure)"
-    if "Connection refused" in text or "Errno 111" in text:
-        return "connection refused"
-    return text.splitlines()[0][:200]
-
-
-def registry_message(resp: httpx.Response) -> str:
-    """The first error message of a registry's JSON error body, if any."""
+def registry_message(body: bytes | object) -> str:
+    """The first error message of a registry's JSON error body (or of a response), if any."""
+    raw = body if isinstance(body, bytes | bytearray) else getattr(body, "content", b"")
     try:
-        obj = resp.json()
+        obj = json.loads(raw)
         errs = obj.get("errors") or []
         if errs and isinstance(errs[0], dict):
             code = errs[0].get("code", "")
             msg = errs[0].get("message", "")
             return f"{code}: {msg}".strip(": ")[:200]
-    except (ValueError, AttributeError, httpx.ResponseNotRead):
+    except Exception:  # a detail is optional; a malformed body must not hide the status
         pass
     return ""
 
 
-def _status_error(resp: httpx.Response, what: str) -> Exception:
-    return status_error(resp.status_code, what, registry_message(resp))
+def _status_error(resp: Response, what: str, body: bytes = b"") -> Exception:
+    return status_error(resp.status_code, what, registry_message(body))
 
 
 def status_error(status: int, what: str, detail: str = "") -> Exception:
