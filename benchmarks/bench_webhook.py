@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -185,6 +186,9 @@ def main(argv: list[str]) -> int:
     print(f"\nsoak: {args.soak:.0f} s of warm mutate at 500/s, {soak['ok']} answered, "
           f"{soak['failed']} failed, p99 {soak['p99_ms']:.2f} ms; "
           f"RSS {before / 1024:.1f} MiB -> {after / 1024:.1f} MiB ({growth:+.1f}%)")  # fmt: skip
+
+    loadavg = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    print(f"load average at the end (1, 5, 15 min): {loadavg} on {os.cpu_count()} cores")
 
     by = {name: r for name, _, r, _ in rows}
     checks = [
