@@ -60,3 +60,19 @@ def write_layout(root: Path, images: dict[str, PushedImage | PushedIndex]) -> Pa
     index["manifests"] = entries  # type: ignore[assignment]
     (root / "index.json").write_text(json.dumps(index, indent=2))
     return root
+
+
+def tag_on_disk(registry, repo: str, digest: str, tags: list[str]) -> None:
+    """Tag an already pushed manifest many times by writing the registry's own tag links.
+
+    Pushing 10,000 tags over HTTP takes a minute; the registry serves links written
+    into its storage exactly as it serves those it wrote itself.
+    """
+    root = Path(registry.workdir) / "storage/docker/registry/v2/repositories" / repo
+    algo, hexpart = digest.split(":", 1)
+    for tag in tags:
+        tag_dir = root / "_manifests/tags" / tag
+        (tag_dir / "current").mkdir(parents=True)
+        (tag_dir / "current/link").write_text(digest)
+        (tag_dir / "index" / algo / hexpart).mkdir(parents=True)
+        (tag_dir / "index" / algo / hexpart / "link").write_text(digest)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -12,24 +11,8 @@ from tests.harness import push_image, push_index
 from tests.harness.client import RegistryClient
 from tests.harness.images import push_manifest
 
-from .helpers import cli
+from .helpers import cli, tag_on_disk
 from .tagfront import TagFront
-
-
-def tag_on_disk(registry, repo: str, digest: str, tags: list[str]) -> None:
-    """Tag an already pushed manifest many times by writing the registry's own tag links.
-
-    Pushing 10,000 tags over HTTP takes a minute; the registry serves links written
-    into its storage exactly as it serves those it wrote itself.
-    """
-    root = Path(registry.workdir) / "storage/docker/registry/v2/repositories" / repo
-    algo, hexpart = digest.split(":", 1)
-    for tag in tags:
-        tag_dir = root / "_manifests/tags" / tag
-        (tag_dir / "current").mkdir(parents=True)
-        (tag_dir / "current/link").write_text(digest)
-        (tag_dir / "index" / algo / hexpart).mkdir(parents=True)
-        (tag_dir / "index" / algo / hexpart / "link").write_text(digest)
 
 
 @pytest.mark.parametrize(

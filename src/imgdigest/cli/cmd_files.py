@@ -9,7 +9,7 @@ import sys
 from imgdigest.cli._explore import REF_HELP, add_common, note_selection, session
 from imgdigest.explore import layers, pick_layers, select
 from imgdigest.layerfiles import FileEntry, entries
-from imgdigest.sources import sync_iter
+from imgdigest.sources.base import prefetch_iter
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
             if args.format == "text" and (len(chosen) > 1 or args.long):
                 print(f"# layer {layer.index} {d.digest}", file=out)
             where = s.source.at(d.digest)
-            for e in entries(sync_iter(s.run, s.source.stream(d.digest)), where):
+            for e in entries(prefetch_iter(s.run, s.source.stream(d.digest)), where):
                 if args.format == "json":
                     print(json.dumps({"layer": layer.index, **e.to_json()}), file=out)
                 else:

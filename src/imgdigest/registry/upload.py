@@ -19,12 +19,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode, urlsplit
 
-import httpx
-
 from imgdigest.errors import UnsupportedError, VerificationError
 from imgdigest.media import MANIFEST_ACCEPT
 from imgdigest.registry.mirrors import Endpoint
-from imgdigest.registry.transport import Transport, registry_message, status_error
+from imgdigest.registry.tags import error_detail
+from imgdigest.registry.transport import Transport, status_error
 
 PUSH = "pull,push"
 DEFAULT_CHUNK_SIZE = 16 * 1024 * 1024
@@ -197,7 +196,7 @@ class Pusher:
         )
         where = f"{self.endpoint.name}{'@' if ':' in ref else ':'}{ref}"
         if status not in (200, 201):
-            detail = registry_message(httpx.Response(status, content=body))
+            detail = error_detail(body)
             raise status_error(status, f"{where} (pushing the manifest)", detail)
         _check_announced(headers, digest, where)
 

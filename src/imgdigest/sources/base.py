@@ -9,6 +9,8 @@ which is what lets a caller remove a partial file.
 
 from __future__ import annotations
 
+import queue
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import TypeVar
@@ -96,3 +98,70 @@ def sync_iter(run: Callable[[Awaitable[T]], T], agen: AsyncIterator[T]) -> Itera
         aclose = getattr(agen, "aclose", None)
         if aclose is not None:
             run(aclose())
+
+
+_END = object()
+
+
+class _Failed:
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+def prefetch_iter(
+    run: Callable[[Awaitable[None]], None], agen: AsyncIterator[bytes], depth: int = 32
+) -> Iterator[bytes]:
+    """Like :func:`sync_iter`, but the event loop runs in a worker thread ahead of the reader.
+
+    Downloading and hashing (the worker) then overlap with whatever the reader does with
+    each chunk, such as decompressing a layer and parsing its tar headers; zlib and
+    hashlib release the GIL, so on two cores the two halves truly run side by side. At
+    most ``depth`` chunks wait in between. The reader must not use the loop until the
+    iterator is exhausted or closed; closing it stops and joins the worker.
+    """
+    chunks: queue.Queue[object] = queue.Queue(depth)
+    stop = threading.Event()
+
+    async def pump() -> None:
+        try:
+            async for chunk in agen:
+                while not stop.is_set():
+                    try:
+                        chunks.put(chunk, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+        finally:
+            aclose = getattr(agen, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+    def work() -> None:
+        try:
+            run(pump())
+        except BaseException as exc:
+            outcome: object = _Failed(exc)
+        else:
+            outcome = _END
+        while not stop.is_set():
+            try:
+                chunks.put(outcome, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    worker = threading.Thread(target=work, name="imgdigest-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = chunks.get()
+            if item is _END:
+                return
+            if isinstance(item, _Failed):
+                raise item.exc
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        worker.join()

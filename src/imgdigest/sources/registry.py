@@ -3,15 +3,13 @@
 Manifests go through ``AsyncResolver.manifest`` so they share its cache by digest;
 blobs are fetched from the first endpoint that has them, mirrors first, exactly as a
 pull would. A connection that drops in the middle of a blob becomes a
-``NetworkError`` naming how far it got, never an httpx exception.
+``NetworkError`` naming the blob and how far it got, never an HTTP client exception.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
-
-import httpx
 
 from imgdigest.errors import ImgdigestError, NetworkError, NotFoundError
 from imgdigest.media import Manifest
@@ -21,6 +19,13 @@ from imgdigest.resolve import AsyncResolver
 from imgdigest.sources.base import MAX_DOCUMENT_BYTES, ImageSource
 
 T = TypeVar("T")
+
+try:  # an HTTP client whose errors can escape a body being streamed
+    import httpx
+
+    _CLIENT_ERRORS: tuple[type[Exception], ...] = (httpx.HTTPError,)
+except ImportError:  # pragma: no cover - the transport maps its own client's errors
+    _CLIENT_ERRORS = ()
 
 
 class RegistrySource(ImageSource):
@@ -57,15 +62,20 @@ class RegistrySource(ImageSource):
                     received += len(chunk)
                     yield chunk
                 return
-            except httpx.HTTPError as exc:
+            except _CLIENT_ERRORS as exc:
                 raise NetworkError(
                     f"{ep.name}@{digest}: connection lost after {received} bytes "
                     f"({type(exc).__name__})"
                 ) from None
-            except (NotFoundError, NetworkError):
+            except (NotFoundError, NetworkError) as exc:
                 # A mirror that lacks the blob is skipped, but only before any byte arrived.
-                if not ep.mirror or received or i == len(endpoints) - 1:
-                    raise
+                if ep.mirror and not received and i < len(endpoints) - 1:
+                    continue
+                if received and digest not in str(exc):
+                    raise NetworkError(
+                        f"{ep.name}@{digest}: connection lost after {received} bytes: {exc}"
+                    ) from None
+                raise
 
     async def _endpoints(self, call: Callable[[Endpoint], Awaitable[T]]) -> T:
         endpoints = self.resolver.endpoints(self.ref)
