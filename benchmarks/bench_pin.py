@@ -167,6 +167,7 @@ def ruamel_rewrite(files: list[Path], digests: dict[str, str]) -> tuple[float, i
     rt = YAML(typ="rt")
     rt.preserve_quotes = True
     rt.width = 4096
+    rt.indent(mapping=2, sequence=4, offset=2)  # the corpus's usual list style
     outside = 0
     started = time.perf_counter()
     outputs = []
@@ -207,6 +208,31 @@ def changed_bytes(before: str, after: str) -> int:
             continue
         total += len(line) - 1
     return total
+
+
+def reg_args_options(ca: TestCA, work: Path, insecure: str) -> object:
+    from imgdigest.registry.options import RegistryOptions
+    from imgdigest.resolve import ResolveOptions
+
+    reg = RegistryOptions(
+        ca_file=ca.ca_file, docker_config=work / "home" / ".docker", insecure=(insecure,)
+    )
+    return ResolveOptions(registry=reg, cache=False)
+
+
+def network_seconds(root: Path, options: object) -> float:
+    """Time of the network phase alone: every unique target of the tree, resolved once."""
+    from imgdigest.documents import find_images
+    from imgdigest.pin import DigestSource, PinOptions, _collect
+    from imgdigest.resolve import Resolver
+
+    targets = [t for scan in find_images([str(root)]) for t in _collect(scan, PinOptions())[1]]
+    with Resolver(options) as r:  # type: ignore[arg-type]
+        started = time.perf_counter()
+        answers = r.run(DigestSource(PinOptions(), r.inner, None).answer(targets))
+        seconds = time.perf_counter() - started
+    assert all(isinstance(a, str) for a in answers.values())
+    return seconds
 
 
 def main(argv: list[str]) -> int:
@@ -316,6 +342,7 @@ def main(argv: list[str]) -> int:
                     for f in target.rglob("*.yaml"):
                         f.write_text(f.read_text().replace(reg.host, host))
                     proxy.delay(20)
+                network = network_seconds(target, reg_args_options(ca, work, proxy.host))
                 proxy.reset_counts()
                 s, rss, err = run(
                     [*exe, "pin", "--write", "-q", "--explain", str(target), *reg_args], env
@@ -323,6 +350,7 @@ def main(argv: list[str]) -> int:
                 total = re.search(r"total: (\d+) requests", err)
                 requests = int(total.group(1)) if total else -1
                 unique = len(set(images))
+                print(f"(b) {label}: network phase alone (in-process, no cache): {network:.2f} s")
                 print(
                     f"(b) {label}: {s:.2f} s wall, {requests} requests for {unique} unique images"
                     f" = {requests / unique:.3f} per image; peak RSS {rss / 1024:.0f} MB"
