@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
+import tarfile
 from pathlib import Path
 
 import pytest
 
-from tests.harness import RegistryClient, push_index
+from tests.harness import RegistryClient, build_image, push_index
 from tests.registry.helpers import store_login
 
 from .helpers import cli
@@ -171,3 +174,28 @@ def test_demo_layout_copies_to_a_registry(registry_http, unique_repo, tmp_home, 
     assert (code, out.decode().strip()) == (0, f"{dst}@{want.decode().strip()}")
     code, out, _ = cli(capsysbinary, "digest", dst, "--platform", "all")
     assert out.decode().count("linux/") == 3
+
+
+def test_a_docker_save_archive_copies_with_the_digest_it_reports(
+    registry_http, unique_repo, tmp_home, capsysbinary, tmp_path
+):
+    img = build_image(("linux", "amd64"), "docker", 2, "archive")
+    path = tmp_path / "saved.tar"
+    with tarfile.open(path, "w") as tar:
+        names = {"cfg.json": img.config_bytes}
+        names.update({f"l{i}/layer.tar": gzip.decompress(b) for i, b in enumerate(img.layer_bytes)})
+        manifest = [{"Config": "cfg.json", "RepoTags": ["app:1"], "Layers": list(names)[1:]}]
+        names["manifest.json"] = json.dumps(manifest).encode()
+        for name, data in names.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    code, want, _ = cli(capsysbinary, "digest", f"docker-archive:{path}:app:1")
+    assert code == 0
+    dst = f"{registry_http.host}/{unique_repo}:1"
+    code, out, err = cli(capsysbinary, "copy", f"docker-archive:{path}:app:1", dst)
+    assert (code, out.decode().strip()) == (0, f"{dst}@{want.decode().strip()}"), err
+    code, out, _ = cli(capsysbinary, "files", dst, "--layer", "1")
+    assert sorted(line for line in out.decode().splitlines() if not line.endswith("/")) == sorted(
+        img.layer_files[1]
+    )

@@ -259,3 +259,14 @@ def test_not_an_archive(tmp_path, tmp_home, capsysbinary):
     code, _, err = cli(capsysbinary, "digest", f"docker-archive:{bogus}")
     assert code == 2
     assert str(bogus) in err
+
+
+def test_blob_from_a_layout_by_digest(layout, capsysbinary, tmp_path):
+    root, idx, _ = layout
+    child = idx.child("linux", "amd64")
+    target = tmp_path / "out" / "layer.tgz"
+    target.parent.mkdir()
+    code, _, _ = cli(
+        capsysbinary, "blob", f"oci:{root}@{child.layer_digests[0]}", "-o", str(target)
+    )
+    assert (code, target.read_bytes()) == (0, child.layer_bytes[0])
