@@ -99,9 +99,8 @@ class CheckOptions:
 
     compat: Compat | None = None
     strict: bool = False
-    exempt: tuple[
-        Any, ...
-    ] = ()  #: exemptImages entries (strings; other JSON values as Rego sees them)
+    #: exemptImages entries (strings; other JSON values are compared as Rego compares them)
+    exempt: tuple[Any, ...] = ()
     verify: bool = False
     finder: FinderOptions = field(default_factory=FinderOptions)
 
@@ -324,7 +323,8 @@ def check_paths(
         scan.text = None  # the report keeps sites, not whole files
     if verifier is not None and pinned:
         report.violations.extend(verifier(pinned))
-        report.violations.sort(key=lambda v: (v.file, v.site.start))
+        order = {file: index for index, file in enumerate(report.files)}
+        report.violations.sort(key=lambda v: (order.get(v.file, 0), v.site.start))
     return report
 
 
