@@ -2,10 +2,10 @@
 
 Why this shape:
 
-* Speed. ``yaml.compose`` with ``CSafeLoader`` runs libyaml's C parser and builds a
-  node graph without constructing Python values; the finder then follows only the few
-  paths that can hold images. Constructing whole documents (what ``yaml.load`` does) is
-  the slow part of PyYAML and is never done here.
+* Speed. libyaml's C parser composes a node graph without constructing Python values
+  (``NodeLoader``, which also defers resolving plain scalars' tags until asked); the
+  finder then follows only the few paths that can hold images. Constructing whole
+  documents (what ``yaml.load`` does) is the slow part of PyYAML and is never done here.
 * Positions. Every node keeps libyaml's start and end marks; ``mark.index`` counts
   characters (CRLF is two), so spans index the decoded ``str`` directly.
 * Streaming and skipping. The text is cut at document markers (``---`` / ``...`` at the
