@@ -8,26 +8,32 @@ The public API is re-exported here; submodules may move, these names will not::
     arm = imgdigest.resolve("nginx:1.25", platform="linux/arm64")
     with imgdigest.Resolver() as r:                             # many, one token per registry
         results = r.resolve_many(["nginx:1.25", "redis:7"])
+
+Names are loaded on first use, so importing one submodule (or running an offline
+command) does not pay for the HTTP client.
 """
 
 from __future__ import annotations
 
-from imgdigest.digest import Digest
-from imgdigest.errors import ImgdigestError
-from imgdigest.platform import Platform
-from imgdigest.reference import Reference
-from imgdigest.reference import normalize as parse_reference
-from imgdigest.registry.options import RegistryOptions
-from imgdigest.resolve import (
-    AsyncResolver,
-    Child,
-    Resolution,
-    ResolveOptions,
-    Resolver,
-    resolve,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "AsyncResolver": "imgdigest.resolve",
+    "Child": "imgdigest.resolve",
+    "Resolution": "imgdigest.resolve",
+    "ResolveOptions": "imgdigest.resolve",
+    "Resolver": "imgdigest.resolve",
+    "resolve": "imgdigest.resolve",
+    "RegistryOptions": "imgdigest.registry.options",
+    "Digest": "imgdigest.digest",
+    "ImgdigestError": "imgdigest.errors",
+    "Platform": "imgdigest.platform",
+    "Reference": "imgdigest.reference",
+    "parse_reference": "imgdigest.reference:normalize",
+}
 
 __all__ = [
     "AsyncResolver",
@@ -44,3 +50,29 @@ __all__ = [
     "parse_reference",
     "resolve",
 ]
+
+if TYPE_CHECKING:
+    from imgdigest.digest import Digest
+    from imgdigest.errors import ImgdigestError
+    from imgdigest.platform import Platform
+    from imgdigest.reference import Reference
+    from imgdigest.reference import normalize as parse_reference
+    from imgdigest.registry.options import RegistryOptions
+    from imgdigest.resolve import (
+        AsyncResolver,
+        Child,
+        Resolution,
+        ResolveOptions,
+        Resolver,
+        resolve,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    target = _EXPORTS.get(name)
+    if target is None:
+        raise AttributeError(f"module 'imgdigest' has no attribute {name!r}")
+    module, _, attr = target.partition(":")
+    value = getattr(importlib.import_module(module), attr or name)
+    globals()[name] = value
+    return value
