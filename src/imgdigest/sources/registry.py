@@ -8,6 +8,7 @@ pull would. A connection that drops in the middle of a blob becomes a
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
@@ -20,12 +21,15 @@ from imgdigest.sources.base import MAX_DOCUMENT_BYTES, ImageSource
 
 T = TypeVar("T")
 
-try:  # an HTTP client whose errors can escape a body being streamed
-    import httpx
 
-    _CLIENT_ERRORS: tuple[type[Exception], ...] = (httpx.HTTPError,)
-except ImportError:  # pragma: no cover - the transport maps its own client's errors
-    _CLIENT_ERRORS = ()
+def _client_errors() -> tuple[type[Exception], ...]:
+    """Errors of an HTTP client that may escape a body being streamed (httpx's do).
+
+    Looked up only when an exception is on its way, and only if that client is loaded,
+    so importing this module does not import it.
+    """
+    httpx = sys.modules.get("httpx")
+    return (httpx.HTTPError,) if httpx is not None else ()
 
 
 class RegistrySource(ImageSource):
@@ -62,7 +66,7 @@ class RegistrySource(ImageSource):
                     received += len(chunk)
                     yield chunk
                 return
-            except _CLIENT_ERRORS as exc:
+            except _client_errors() as exc:
                 raise NetworkError(
                     f"{ep.name}@{digest}: connection lost after {received} bytes "
                     f"({type(exc).__name__})"
