@@ -1,0 +1,159 @@
+"""``copy`` of a three-platform image between two local registries, against ``skopeo copy --all``.
+
+The image is an index over linux/amd64, linux/arm64/v8 and linux/arm/v7, each with
+three layers of random bytes (``--layer-mb`` each) and a BuildKit-style attestation.
+Both tools copy it from registry A to registry B twice: into an empty repository, then
+again into the same one. Reported: wall time (median of the runs), requests and bytes
+received by the destination (its access log), and whether the second run re-sent any
+blob (it should not: every blob is already there).
+
+Usage: python -m benchmarks.bench_copy [--layer-mb N] [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import gzip
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+from tests.harness import RegistryServer, build_image, build_index, push_built
+from tests.harness.images import DEFAULT_PLATFORMS, build_attestation
+
+_UPLOAD = re.compile(r"/blobs/uploads/")
+
+
+def run(cmd: list[str], env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"benchmark command failed: {cmd[:5]}\n{proc.stderr[-2000:]}")
+    return time.perf_counter() - started
+
+
+def received(reg: RegistryServer) -> tuple[int, int]:
+    """Requests at the destination, and how many of them carried blob bytes."""
+    entries = reg.access_entries()
+    sends = sum(1 for m, t, _ in entries if m in ("PUT", "PATCH") and _UPLOAD.search(t))
+    return len(entries), sends
+
+
+def sha256(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def big_image(platform: tuple[str, str, str], layer_bytes: int, seed: str):
+    """A harness image whose layers are replaced by random blobs of ``layer_bytes``."""
+    layers, diff_ids = [], []
+    for i in range(3):
+        raw = io.BytesIO()
+        with tarfile.open(fileobj=raw, mode="w") as tar:
+            info = tarfile.TarInfo(f"data/{seed}-{platform[1]}-{i}.bin")
+            info.size = layer_bytes
+            tar.addfile(info, io.BytesIO(os.urandom(layer_bytes)))
+        layers.append(gzip.compress(raw.getvalue(), compresslevel=1))
+        diff_ids.append(sha256(raw.getvalue()))
+    base = build_image(platform, "oci", 3, seed)
+    config = json.loads(base.config_bytes)
+    config["rootfs"]["diff_ids"] = diff_ids
+    config_bytes = (json.dumps(config, indent=2) + "\n").encode()
+    manifest = json.loads(base.manifest_bytes)
+    manifest["config"]["digest"] = sha256(config_bytes)
+    manifest["config"]["size"] = len(config_bytes)
+    manifest["layers"] = [
+        {
+            **manifest["layers"][0],
+            "digest": "sha256:" + hashlib.sha256(b).hexdigest(),
+            "size": len(b),
+        }
+        for b in layers
+    ]
+    manifest_bytes = (json.dumps(manifest, indent=2) + "\n").encode()
+    return dataclasses.replace(
+        base,
+        digest=sha256(manifest_bytes),
+        manifest_bytes=manifest_bytes,
+        config_digest=manifest["config"]["digest"],
+        config_bytes=config_bytes,
+        layer_digests=[d["digest"] for d in manifest["layers"]],
+        layer_bytes=layers,
+        diff_ids=diff_ids,
+    )
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--layer-mb", type=float, default=10.0)
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args(argv)
+    if not shutil.which("skopeo"):
+        raise SystemExit("skopeo is missing: run `make bench`, which installs it")
+    layer_bytes = int(args.layer_mb * 1_000_000)
+    with tempfile.TemporaryDirectory(prefix="imgdigest-bench-") as tmp:
+        env = {**os.environ, "HOME": tmp, "XDG_CACHE_HOME": str(Path(tmp) / "cache")}
+        for d in ("a", "b"):
+            (Path(tmp) / d).mkdir()
+        with (
+            RegistryServer("http", workdir=Path(tmp) / "a") as src,
+            RegistryServer("http", workdir=Path(tmp) / "b") as dst,
+        ):
+            children = [big_image(p, layer_bytes, "copy") for p in DEFAULT_PLATFORMS]
+            notes = [build_attestation(c, "copy") for c in children]
+            index = push_built(src, "bench/app", "1.0", build_index(children, "oci", notes))
+            total = sum(len(b) for c in children for b in c.layer_bytes)
+            print(f"3 platforms x 3 layers, {total / 1e6:.0f} MB of layers; index {index.digest}")
+            tools = {
+                "imgdigest copy": lambda repo: [
+                    sys.executable, "-m", "imgdigest", "copy", "-q", "--no-cache",
+                    f"{src.host}/bench/app:1.0", f"{dst.host}/{repo}:1.0",
+                ],
+                "skopeo copy --all": lambda repo: [
+                    "skopeo", "copy", "--all", "-q", "--src-tls-verify=false",
+                    "--dest-tls-verify=false", "--preserve-digests",
+                    f"docker://{src.host}/bench/app:1.0", f"docker://{dst.host}/{repo}:1.0",
+                ],
+            }  # fmt: skip
+            rows = []
+            for name, cmd in tools.items():
+                first, second = [], []
+                counts = []
+                for n in range(args.runs):
+                    repo = f"{name.split()[0]}/run{n}"
+                    dst.reset_count()
+                    first.append(run(cmd(repo), env))
+                    counts.append(received(dst))
+                    dst.reset_count()
+                    second.append(run(cmd(repo), env))
+                    counts.append(received(dst))
+                rows.append(
+                    (
+                        name,
+                        statistics.median(first),
+                        counts[0],
+                        statistics.median(second),
+                        counts[1],
+                    )
+                )
+    print(
+        f"{'tool':<20} {'1st s':>6} {'reqs':>5} {'uploads':>7} "
+        f"{'2nd s':>6} {'reqs':>5} {'uploads':>7}"
+    )
+    for name, w1, (r1, u1), w2, (r2, u2) in rows:
+        print(f"{name:<20} {w1:>6.2f} {r1:>5} {u1:>7} {w2:>6.2f} {r2:>5} {u2:>7}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
