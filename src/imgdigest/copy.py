@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -281,7 +282,7 @@ async def copy(
     return report
 
 
-async def _gather_all(coros: Any) -> None:
+async def _gather_all(coros: Iterable[Awaitable[None]]) -> None:
     """Run all; if any fails, let the others finish (they are useful work) then raise."""
     results = await asyncio.gather(*coros, return_exceptions=True)
     for r in results:

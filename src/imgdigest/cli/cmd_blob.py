@@ -13,6 +13,7 @@ import argparse
 import os
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from imgdigest import reference as references
@@ -61,7 +62,7 @@ def _digest_of(text: str) -> str:
     return ref.digest
 
 
-def _to_file(chunks: object, path: Path) -> None:
+def _to_file(chunks: Iterable[bytes], path: Path) -> None:
     target = path.resolve()
     if target.is_dir():
         raise UsageError(f"{path}: is a directory")
@@ -71,7 +72,7 @@ def _to_file(chunks: object, path: Path) -> None:
         raise UsageError(f"{path}: cannot write: {exc.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as f:
-            for chunk in chunks:  # type: ignore[attr-defined]
+            for chunk in chunks:
                 f.write(chunk)
         os.replace(tmp, target)
     except BaseException:
