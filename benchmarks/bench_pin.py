@@ -14,10 +14,9 @@ peak RSS of every ``imgdigest`` process (target: under 300 MB), and a ruamel.yam
 round-trip rewrite of the same files (the usual Python approach) on speed and on how
 many bytes outside image scalars it changes.
 
-The corpus: files of 100 documents each (Deployments, StatefulSets, CronJobs, Services,
-ConfigMaps), with comments, quoted and plain images, init containers, env lists,
-resources and annotations, ~2.5 KB per document, ~50 MB in all. Images are
-``bench/app{NN}:v{M}``: 100 repositories x 10 tags on one registry.
+The corpus is ``benchmarks.corpus`` (shared with the check benchmark): files of 100
+documents, about half of them workloads, ~50 MB in all. Images are
+``bench/appNNN:vM``: 100 repositories x 10 tags, pushed to one registry.
 
 Usage: python -m benchmarks.bench_pin [--docs N] [--images N] [--runs N] [--ruamel-files N]
 """
@@ -28,7 +27,6 @@ import argparse
 import difflib
 import io
 import os
-import random
 import re
 import shutil
 import statistics
@@ -40,100 +38,11 @@ from pathlib import Path
 
 import yaml
 
+from benchmarks.corpus import DOCS_PER_FILE, generate, image_names
 from tests.harness import FaultProxy, RegistryServer, TestCA, TokenServer
 from tests.harness.images import build_image, push_built
 
-DOCS_PER_FILE = 100
 DIGEST_RE = re.compile(r"@sha256:[0-9a-f]{64}")
-
-
-# -- corpus -----------------------------------------------------------------------------
-
-
-def image_names(count: int) -> list[str]:
-    repos = max(1, count // 10)
-    return [f"bench/app{i % repos:03d}:v{i // repos}" for i in range(count)]
-
-
-def _container(rng: random.Random, host: str, image: str, name: str, indent: str) -> str:
-    style = rng.choice(["plain", "plain", "single", "double"])
-    ref = f"{host}/{image}"
-    value = {"plain": ref, "single": f"'{ref}'", "double": f'"{ref}"'}[style]
-    env = "".join(
-        f'{indent}    - name: VAR_{k}\n{indent}      value: "value-{rng.randrange(10**6)}"\n'
-        for k in range(rng.randrange(5, 12))
-    )
-    return (
-        f"{indent}  - name: {name}\n"
-        f"{indent}    image: {value}  # pinned by CI\n"
-        f"{indent}    imagePullPolicy: IfNotPresent\n"
-        f'{indent}    args: ["--port=8080", "--log-level=info"]\n'
-        f"{indent}    ports:\n{indent}    - containerPort: 8080\n{indent}      name: http\n"
-        f"{indent}    env:\n{env}"
-        f"{indent}    resources:\n{indent}      requests: {{cpu: 100m, memory: 128Mi}}\n"
-        f"{indent}      limits: {{cpu: 500m, memory: 256Mi}}\n"
-        f"{indent}    readinessProbe:\n{indent}      httpGet: {{path: /healthz, port: http}}\n"
-    )
-
-
-def document(rng: random.Random, n: int, host: str, images: list[str]) -> str:
-    kind = rng.choice(
-        ["Deployment", "Deployment", "StatefulSet", "CronJob", "Service", "ConfigMap"]
-    )
-    head = (
-        f"# {kind} number {n}: generated for the pin benchmark\n"
-        f"apiVersion: {'batch/v1' if kind == 'CronJob' else 'apps/v1'}\nkind: {kind}\n"
-        f"metadata:\n  name: app-{n}\n  namespace: team-{n % 17}\n"
-        f"  labels:\n    app.kubernetes.io/name: app-{n}\n    app.kubernetes.io/part-of: bench\n"
-        f'  annotations:\n    description: "workload {n}; owned by team {n % 17}"\n'
-    )
-    if kind == "Service":
-        return head + (
-            "spec:\n  selector:\n    app.kubernetes.io/name: app\n  ports:\n"
-            + "".join(
-                f"  - name: p{k}\n    port: {8000 + k}\n    targetPort: {8000 + k}\n"
-                for k in range(40)
-            )
-        )
-    if kind == "ConfigMap":
-        return (
-            head
-            + "data:\n"
-            + "".join(f'  key{k}: "{"x" * rng.randrange(20, 60)}"\n' for k in range(60))
-        )
-    pod_indent = " " * (10 if kind == "CronJob" else 6)
-    prefix = (
-        'spec:\n  schedule: "*/5 * * * *"\n  jobTemplate:\n    spec:\n      template:\n'
-        "        spec:\n"
-        if kind == "CronJob"
-        else f"spec:\n  replicas: {rng.randrange(1, 5)}\n  selector:\n    matchLabels:\n"
-        f"      app.kubernetes.io/name: app-{n}\n  template:\n    metadata:\n      labels:\n"
-        f"        app.kubernetes.io/name: app-{n}\n    spec:\n"
-    )
-    body = f"{pod_indent}serviceAccountName: app-{n}\n"
-    if rng.random() < 0.5:
-        body += f"{pod_indent}initContainers:\n" + _container(
-            rng, host, rng.choice(images), "init", pod_indent
-        )
-    body += f"{pod_indent}containers:\n"
-    for k in range(rng.randrange(1, 3)):
-        body += _container(rng, host, rng.choice(images), f"c{k}", pod_indent)
-    return head + prefix + body
-
-
-def generate(root: Path, docs: int, host: str, images: list[str], seed: int = 7) -> int:
-    """Write ``docs`` documents in files of 100 under ``root``; returns total bytes."""
-    rng = random.Random(seed)
-    total = 0
-    for f in range(0, docs, DOCS_PER_FILE):
-        text = "---\n".join(
-            document(rng, n, host, images) for n in range(f, min(docs, f + DOCS_PER_FILE))
-        )
-        path = root / f"team-{f // 1000:02d}" / f"apps-{f:06d}.yaml"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-        total += len(text)
-    return total
 
 
 # -- measuring ---------------------------------------------------------------------------
@@ -280,7 +189,7 @@ def main(argv: list[str]) -> int:
             ]
 
             corpus = work / "corpus"
-            size = generate(corpus, args.docs, reg.host, images)
+            size = generate(corpus, args.docs, reg.host, images).bytes
             files = sorted(corpus.rglob("*.yaml"))
             print(f"corpus: {args.docs} documents in {len(files)} files, {size / 1e6:.1f} MB")
 
