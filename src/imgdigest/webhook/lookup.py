@@ -11,6 +11,7 @@ of Pods from one rollout costs the registry one request.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -29,6 +30,13 @@ Outcome = Resolution | ImgdigestError
 class _Key:
     reference: str
     platform: str | None
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(image: str) -> tuple[references.Reference, str]:
+    """Parsing a reference costs more than the rest of a cached lookup: remember it."""
+    ref = references.normalize(image)
+    return ref, str(ref)
 
 
 class Lookup:
@@ -54,11 +62,11 @@ class Lookup:
         waiting: dict[str, asyncio.Task[Resolution]] = {}
         for image in dict.fromkeys(images):
             try:
-                ref = references.normalize(image)
+                ref, text = _parsed(image)
             except ImgdigestError as exc:
                 out[image] = exc
                 continue
-            key = _Key(str(ref), self._platform_text)
+            key = _Key(text, self._platform_text)
             hit = self.cache.get(key)
             if hit is not None:
                 self.metrics.cache_hits.inc()

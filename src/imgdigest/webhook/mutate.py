@@ -87,25 +87,26 @@ async def mutate(
     if not candidates:
         return result
     kept = old_pins(old_obj) if operation == "UPDATE" and config.keep_old_digests else {}
-    pinned: dict[str, str] = {}  # slot pointer -> new image text
-    to_resolve: list[tuple[ImageSlot[Any], str]] = []
-    for slot, image in candidates:
+    pinned: dict[int, str] = {}  # candidate index -> new image text
+    to_resolve: list[tuple[int, ImageSlot[Any], str]] = []
+    for i, (slot, image) in enumerate(candidates):
         old = kept.get(_identity(slot))
         if old is not None and old.split("@", 1)[0] == image:
-            pinned[slot.json_pointer] = old
+            pinned[i] = old
         else:
-            to_resolve.append((slot, image))
-    answers = await lookup.resolve_all((image for _, image in to_resolve), timeout)
-    for slot, image in to_resolve:
+            to_resolve.append((i, slot, image))
+    answers = await lookup.resolve_all((image for _, _, image in to_resolve), timeout)
+    for i, slot, image in to_resolve:
         answer = answers[image]
         if isinstance(answer, ImgdigestError):
             result.failures.append(f"{_who(slot)} cannot be pinned <{image}>: {answer}")
             continue
-        pinned[slot.json_pointer] = pin_text(image, answer.digest, keep_tag=True)
-    for slot, _ in candidates:
-        pointer = json_pointer(slot.path)
-        if pointer in pinned:
-            result.patch.append({"op": "replace", "path": pointer, "value": pinned[pointer]})
+        pinned[i] = pin_text(image, answer.digest, keep_tag=True)
+    for i, (slot, _) in enumerate(candidates):
+        if i in pinned:
+            result.patch.append(
+                {"op": "replace", "path": json_pointer(slot.path), "value": pinned[i]}
+            )
     return result
 
 
