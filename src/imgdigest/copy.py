@@ -23,12 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from imgdigest import reference as references
+from imgdigest.cache import default_root
 from imgdigest.errors import ImgdigestError, UsageError, VerificationError
 from imgdigest.explore import select
 from imgdigest.media import Descriptor, Manifest
 from imgdigest.platform import Platform
 from imgdigest.reference import Reference
-from imgdigest.registry.upload import DEFAULT_CHUNK_SIZE, PUSH, Pusher
+from imgdigest.registry.upload import DEFAULT_CHUNK_SIZE, PUSH, Pusher, UploadSessions
 from imgdigest.resolve import AsyncResolver
 from imgdigest.sources import (
     ImageSource,
@@ -55,6 +56,7 @@ class CopyReport:
     blobs_mounted: int = 0
     blobs_uploaded: int = 0
     bytes_uploaded: int = 0
+    bytes_resumed: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -64,6 +66,11 @@ class CopyReport:
             f"{self.manifests} manifests ({self.manifests_skipped} already there), "
             f"{self.blobs} blobs: {self.blobs_uploaded} uploaded ({self.bytes_uploaded} bytes), "
             f"{self.blobs_mounted} mounted, {self.blobs_skipped} already there"
+            + (
+                f"; resumed past {self.bytes_resumed} bytes sent before"
+                if self.bytes_resumed
+                else ""
+            )
         )
 
 
@@ -98,6 +105,10 @@ class Destination(ABC):
     def bytes_sent(self) -> int:
         return 0
 
+    @property
+    def bytes_resumed(self) -> int:
+        return 0
+
 
 class RegistryDestination(Destination):
     def __init__(
@@ -108,7 +119,9 @@ class RegistryDestination(Destination):
         self.where = given
         self.tag = ref.tag if not ref.digest else None
         ep = resolver.endpoints(ref.without_digest())[-1]  # never push to a mirror
-        self.pusher = Pusher(resolver.transport, ep, chunk_size)
+        root = Path(resolver.options.cache_dir) if resolver.options.cache_dir else default_root()
+        sessions = UploadSessions(root / "uploads")
+        self.pusher = Pusher(resolver.transport, ep, chunk_size, sessions)
 
     async def prepare(self, source: ImageSource) -> None:
         """One token for pushing here and, on the same registry, pulling the source."""
@@ -161,6 +174,10 @@ class RegistryDestination(Destination):
     @property
     def bytes_sent(self) -> int:
         return self.pusher.stats.bytes_sent
+
+    @property
+    def bytes_resumed(self) -> int:
+        return self.pusher.stats.bytes_resumed
 
 
 class LayoutDestination(Destination):
@@ -279,6 +296,7 @@ async def copy(
         )
     await dest.verify(digest)
     report.bytes_uploaded = dest.bytes_sent
+    report.bytes_resumed = dest.bytes_resumed
     return report
 
 

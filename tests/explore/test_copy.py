@@ -199,3 +199,67 @@ def test_a_docker_save_archive_copies_with_the_digest_it_reports(
     assert sorted(line for line in out.decode().splitlines() if not line.endswith("/")) == sorted(
         img.layer_files[1]
     )
+
+
+def test_a_copy_stopped_inside_a_blob_continues_where_the_registry_stopped(
+    registry_http, unique_repo, tmp_home, fault_proxy, capsysbinary, tmp_path
+):
+    idx = push_index(registry_http, unique_repo, "v1", attestations=False)
+    layout = tmp_path / "layout"
+    assert (
+        cli(capsysbinary, "copy", f"{registry_http.host}/{unique_repo}:v1", f"oci:{layout}")[0] == 0
+    )
+    proxy = fault_proxy(registry_http)
+    dst = f"{proxy.host}/{unique_repo}-chunked:v1"
+    # Every blob goes up in 100-byte chunks; the first upload to complete fails after all
+    # its chunks arrived.
+    fault = proxy.status_then_ok(status=500, times=1, path=r"/blobs/uploads/", method="PUT")
+    argv = ("copy", f"oci:{layout}", dst, "--chunk-size", "100", "--retries", "0")
+    code, _, err = cli(capsysbinary, *argv)
+    assert code == 5, err
+    proxy.remove(fault)
+    proxy.reset_counts()
+    code, out, _ = cli(capsysbinary, *argv, "--format", "json")
+    report = json.loads(out)
+    assert code == 0
+    assert report["reference"] == f"{dst}@{idx.digest}"
+    assert report["bytes_uploaded"] == 0 < report["bytes_resumed"]
+    assert proxy.count("PATCH") == proxy.count("POST") == 0
+    assert proxy.count("GET", r"/blobs/uploads/") == 1  # the upload's status: Range 0-LAST
+    assert proxy.count("PUT", r"/blobs/uploads/") == 1
+
+
+def test_an_upload_interrupted_mid_blob_sends_only_the_rest(registry_http, unique_repo, tmp_home):
+    import asyncio
+    import hashlib
+    import os
+
+    from imgdigest.registry.mirrors import Endpoint
+    from imgdigest.registry.options import RegistryOptions
+    from imgdigest.registry.transport import Transport
+    from imgdigest.registry.upload import Pusher, UploadSessions
+
+    data = os.urandom(10_000)
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    sessions = UploadSessions(tmp_home / "uploads")
+
+    async def chunks(stop_at: int | None = None):
+        for i in range(0, len(data), 1000):
+            if stop_at is not None and i >= stop_at:
+                raise ConnectionError("source went away")
+            yield data[i : i + 1000]
+
+    async def run() -> tuple[int, int, int]:
+        async with Transport(RegistryOptions(retries=0)) as t:
+            ep = Endpoint(registry_http.host, unique_repo)
+            first = Pusher(t, ep, chunk_size=2500, sessions=sessions)
+            with pytest.raises(ConnectionError):
+                await first.upload(digest, len(data), chunks(stop_at=6000))
+            second = Pusher(t, ep, chunk_size=2500, sessions=sessions)
+            await second.upload(digest, len(data), chunks())
+            return first.stats.bytes_sent, second.stats.bytes_sent, second.stats.bytes_resumed
+
+    sent_before, sent_after, resumed = asyncio.run(run())
+    assert (sent_before, resumed, sent_after) == (5000, 5000, 5000)
+    with RegistryClient(registry_http) as c:
+        assert c.get_blob(unique_repo, digest).content == data

@@ -11,12 +11,24 @@ chunked (``PATCH`` pieces with ``Content-Range``, then ``PUT ?digest=``) beyond 
 memory stays bounded by the chunk size; a registry's ``OCI-Chunk-Min-Length`` raises
 the chunk size to what it accepts. The registry's own ``Docker-Content-Digest`` in
 each answer is compared with the digest sent.
+
+A chunked upload's session is remembered on disk (``UploadSessions``) after every
+accepted chunk, so a copy interrupted inside a large blob continues where the registry
+says it stopped (``GET`` on the session answers ``Range: 0-LAST``) instead of sending
+the blob again; the source is still read from the start, since its digest is verified
+over every byte.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import quote, urlencode, urlsplit
 
 from imgdigest.errors import UnsupportedError, VerificationError
@@ -37,17 +49,56 @@ class UploadStats:
     mounted: int = 0
     bytes_sent: int = 0
     patches: int = 0
+    bytes_resumed: int = 0  # already at the registry from an earlier, interrupted run
+
+
+class UploadSessions:
+    """Open chunked uploads by registry, repository and digest, kept in small files.
+
+    Losing one costs only a re-sent blob, so every failure to read or write is ignored.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, key: str) -> Path:
+        return self.root / f"{hashlib.sha256(key.encode()).hexdigest()}.json"
+
+    def get(self, key: str) -> str | None:
+        try:
+            obj = json.loads(self._path(key).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        location = obj.get("location") if isinstance(obj, dict) else None
+        return location if isinstance(location, str) and obj.get("key") == key else None
+
+    def put(self, key: str, location: str) -> None:
+        with contextlib.suppress(OSError):
+            self.root.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".tmp-")
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump({"key": key, "location": location}, f)
+            os.replace(tmp, self._path(key))
+
+    def drop(self, key: str) -> None:
+        with contextlib.suppress(OSError):
+            self._path(key).unlink(missing_ok=True)
 
 
 class Pusher:
     """Writes blobs and manifests into one repository (``endpoint``)."""
 
     def __init__(
-        self, transport: Transport, endpoint: Endpoint, chunk_size: int = DEFAULT_CHUNK_SIZE
+        self,
+        transport: Transport,
+        endpoint: Endpoint,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        sessions: UploadSessions | None = None,
     ) -> None:
         self.transport = transport
         self.endpoint = endpoint
         self.chunk_size = chunk_size
+        self.sessions = sessions
         self.stats = UploadStats()
 
     @property
@@ -118,6 +169,13 @@ class Pusher:
         self, digest: str, size: int, chunks: AsyncIterator[bytes], location: str | None = None
     ) -> None:
         """Send a blob's bytes (from a verifying stream) and check the registry's digest."""
+        key = f"{self.endpoint.name}@{digest}"
+        offset = 0
+        chunked = not 0 <= size <= self.chunk_size
+        if location is None and chunked and self.sessions is not None:
+            saved = self.sessions.get(key)
+            if saved is not None:
+                offset, location = await self._resume(key, digest, saved)
         if location is None:
             status, headers, _ = await self._call("POST", f"/v2/{self._repo}/blobs/uploads/")
             if status != 202:
@@ -126,22 +184,48 @@ class Pusher:
             minimum = headers.get("oci-chunk-min-length", "")
             if minimum.isdigit() and int(minimum) > self.chunk_size:
                 self.chunk_size = int(minimum)
-        if 0 <= size <= self.chunk_size:
+        if not chunked:
             body = b"".join([c async for c in chunks])
-            await self._finish(digest, location, body)
-        else:
-            offset = 0
-            pending = b""
-            async for chunk in chunks:
-                pending += chunk
-                while len(pending) >= self.chunk_size:
-                    piece, pending = pending[: self.chunk_size], pending[self.chunk_size :]
-                    location = await self._patch(digest, location, piece, offset)
-                    offset += len(piece)
-            if pending:
-                location = await self._patch(digest, location, pending, offset)
-            await self._finish(digest, location, b"")
+            await self._finish(digest, location, body, key)
+            self.stats.uploaded += 1
+            return
+        self.stats.bytes_resumed += offset
+        skip = offset  # bytes the registry already holds: read (to verify), not sent
+        pending = b""
+        async for chunk in chunks:
+            if skip:
+                dropped = min(skip, len(chunk))
+                chunk, skip = chunk[dropped:], skip - dropped
+            pending += chunk
+            while len(pending) >= self.chunk_size:
+                piece, pending = pending[: self.chunk_size], pending[self.chunk_size :]
+                location = await self._send_chunk(key, digest, location, piece, offset)
+                offset += len(piece)
+        if pending:
+            location = await self._send_chunk(key, digest, location, pending, offset)
+        await self._finish(digest, location, b"", key)
         self.stats.uploaded += 1
+
+    async def _send_chunk(
+        self, key: str, digest: str, location: str, piece: bytes, offset: int
+    ) -> str:
+        """PATCH one chunk and remember the session for a later run."""
+        location = await self._patch(digest, location, piece, offset)
+        if self.sessions is not None:
+            self.sessions.put(key, location)
+        return location
+
+    async def _resume(self, key: str, digest: str, saved: str) -> tuple[int, str | None]:
+        """Where an earlier upload of this blob stopped: (bytes held, session URL)."""
+        status, headers, _ = await self._call("GET", saved)
+        if status != 204:
+            assert self.sessions is not None
+            self.sessions.drop(key)  # expired or unknown: start over
+            return 0, None
+        last = headers.get("range", "").rpartition("-")[2]
+        held = int(last) + 1 if last.isdigit() else 0
+        location = self._location(headers, digest) if headers.get("location") else saved
+        return held, location
 
     async def _patch(self, digest: str, location: str, piece: bytes, offset: int) -> str:
         status, headers, _ = await self._call(
@@ -159,7 +243,7 @@ class Pusher:
         self.stats.bytes_sent += len(piece)
         return self._location(headers, digest)
 
-    async def _finish(self, digest: str, location: str, body: bytes) -> None:
+    async def _finish(self, digest: str, location: str, body: bytes, key: str) -> None:
         sep = "&" if "?" in location else "?"
         status, headers, _ = await self._call(
             "PUT",
@@ -167,6 +251,8 @@ class Pusher:
             headers={"Content-Type": "application/octet-stream"},
             content=body,
         )
+        if self.sessions is not None and status < 500:
+            self.sessions.drop(key)  # done, or refused for good: nothing to resume
         if status != 201:
             raise status_error(status, f"{self._where(digest)} (completing the upload)")
         self.stats.bytes_sent += len(body)
