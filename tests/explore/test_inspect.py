@@ -196,3 +196,29 @@ def test_bad_input_gets_one_precise_line(index, capsysbinary, argv, exit_code, m
     assert code == exit_code
     assert message in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_a_slow_reader_does_not_make_the_download_time_out(registry_http, unique_repo, tmp_home):
+    """`imgdigest blob … | slow-consumer`: pauses longer than --timeout are not timeouts."""
+    import os
+    import time
+
+    from imgdigest.registry.options import RegistryOptions
+    from imgdigest.resolve import ResolveOptions, Resolver
+    from imgdigest.sources import open_source
+    from imgdigest.sources.base import prefetch_iter
+    from tests.harness import RegistryClient
+    from tests.harness.images import push_blob
+
+    data = os.urandom(40_000_000)  # more than every buffer on the way
+    with RegistryClient(registry_http) as c:
+        digest = push_blob(c, unique_repo, data, chunk_size=16_000_000)
+    options = ResolveOptions(registry=RegistryOptions(timeout=1.0, retries=0), cache=False)
+    with Resolver(options) as r:
+        source = open_source(f"{registry_http.host}/{unique_repo}@{digest}", r.inner)
+        received = 0
+        for i, chunk in enumerate(prefetch_iter(r.run, source.stream(digest))):
+            if i == 1:
+                time.sleep(2.5)
+            received += len(chunk)
+    assert received == len(data)

@@ -19,7 +19,8 @@ from pathlib import Path
 from imgdigest import reference as references
 from imgdigest.cli._explore import add_common, session
 from imgdigest.errors import UsageError
-from imgdigest.sources import is_local, sync_iter
+from imgdigest.sources import is_local
+from imgdigest.sources.base import prefetch_iter
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -39,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     digest = _digest_of(args.ref)
     with session(args, args.ref) as s:
-        chunks = sync_iter(s.run, s.source.stream(digest))
+        chunks = prefetch_iter(s.run, s.source.stream(digest))
         if args.output:
             _to_file(chunks, Path(args.output))
         else:

@@ -9,6 +9,7 @@ which is what lets a caller remove a partial file.
 
 from __future__ import annotations
 
+import asyncio
 import queue
 import threading
 from abc import ABC, abstractmethod
@@ -125,12 +126,15 @@ def prefetch_iter(
     async def pump() -> None:
         try:
             async for chunk in agen:
+                # Wait without blocking the loop: while the reader is slow, the HTTP client
+                # then pauses reading the socket and stops its read timeout, instead of
+                # timing out once the loop gets to run again.
                 while not stop.is_set():
                     try:
-                        chunks.put(chunk, timeout=0.1)
+                        chunks.put_nowait(chunk)
                         break
                     except queue.Full:
-                        continue
+                        await asyncio.sleep(0.005)
                 if stop.is_set():
                     return
         finally:
