@@ -6,10 +6,10 @@ Compares, in one run, side by side:
 * Debian's ``skopeo inspect`` once per reference (what a shell loop does),
 * a plain keep-alive loop of HEAD requests with a token fetched beforehand (the floor),
 
-each directly against the registry and through a proxy adding 20 ms to every registry
-response (a realistic round trip; on loopback the registry's own CPU dominates). Reports
-wall time (median of several runs), requests per reference counted at the registry's access
-log (or the proxy) plus the token server, and peak RSS of the measured process.
+each directly against the registry and through a TCP relay that delays every answer by
+20 ms (a realistic round trip; on loopback the registry's own CPU dominates; TLS stays end
+to end). Reports wall time (median of several runs), requests per reference counted at the
+registry's access log plus the token server, and peak RSS of the measured process.
 
 Usage: python -m benchmarks.bench_resolve [--runs N] [--skopeo-runs N]
 """
@@ -28,7 +28,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.harness import FaultProxy, RegistryServer, TestCA, TokenServer
+from benchmarks.latency import LatencyRelay
+from tests.harness import RegistryServer, TestCA, TokenServer
 from tests.harness.images import build_image, push_built
 
 REPOS = 50
@@ -69,7 +70,7 @@ def main(argv: list[str]) -> int:
         with (
             TokenServer(ca) as tokens,
             RegistryServer("token", ca=ca, token_server=tokens, workdir=work / "reg") as reg,
-            FaultProxy(reg, ca=ca) as proxy,
+            LatencyRelay(int(reg.host.rsplit(":", 1)[1]), 0.020) as relay,
         ):
             print(f"seeding {REPOS * TAGS_PER_REPO} tags in {REPOS} repositories…", flush=True)
             repos = [f"bench/app{i:02d}" for i in range(REPOS)]
@@ -80,53 +81,23 @@ def main(argv: list[str]) -> int:
                     push_built(reg, repo, f"t{t}", img)
             env = {**os.environ, "HOME": str(work), "XDG_CACHE_HOME": str(work / "cache")}
             (work / ".docker").mkdir()
-            subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "imgdigest",
-                    "login",
-                    reg.host,
-                    "--ca-file",
-                    ca.ca_file,
-                    "-u",
-                    tokens.username,
-                    "--password-stdin",
-                ],
-                input=tokens.password.encode(),
-                env=env,
-                check=True,
-                capture_output=True,
-            )
-            subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "imgdigest",
-                    "login",
-                    proxy.host,
-                    "--insecure",
-                    "-u",
-                    tokens.username,
-                    "--password-stdin",
-                ],
-                input=tokens.password.encode(),
-                env=env,
-                check=True,
-                capture_output=True,
-            )
+            for host in (reg.host, relay.host):
+                login = ["login", host, "--ca-file", ca.ca_file, "-u", tokens.username]
+                subprocess.run(
+                    [sys.executable, "-m", "imgdigest", *login, "--password-stdin"],
+                    input=tokens.password.encode(),
+                    env=env,
+                    check=True,
+                    capture_output=True,
+                )
             certs = work / "certs"
             certs.mkdir()
             shutil.copy(ca.ca_file, certs / "ca.crt")
             rows = []
-            for label, host, delay in (("direct", reg.host, 0), ("+20 ms", proxy.host, 20)):
-                proxy.clear()
-                if delay:
-                    proxy.delay(delay)
+            for label, host in (("direct", reg.host), ("+20 ms", relay.host)):
                 refs = [f"{host}/{r}:t{t}" for r in repos for t in range(TAGS_PER_REPO)]
-                refs_file = work / f"refs-{delay}.txt"
+                refs_file = work / f"refs-{host.rsplit(':', 1)[1]}.txt"
                 refs_file.write_text("\n".join(refs) + "\n")
-                scheme = "https" if host == reg.host else "http"
                 imgd = [
                     sys.executable,
                     "-m",
@@ -139,14 +110,12 @@ def main(argv: list[str]) -> int:
                     "--from-file",
                     str(refs_file),
                 ]
-                if host == proxy.host:
-                    imgd += ["--insecure", proxy.host]
                 loop = [
                     sys.executable,
                     "-m",
                     "benchmarks.headloop",
                     str(refs_file),
-                    f"{scheme}://{host}",
+                    f"https://{host}",
                     "",
                     ca.ca_file,
                 ]
@@ -157,7 +126,6 @@ def main(argv: list[str]) -> int:
                         if name.startswith("HEAD"):
                             cmd[-2] = token_for(tokens, repos)
                         reg.reset_count()
-                        proxy.reset_counts()
                         before = tokens.request_count
                         t, m = timed(cmd, env)
                         served = reg.request_count() + tokens.request_count - before
@@ -175,9 +143,7 @@ def main(argv: list[str]) -> int:
                     )
                     progress(rows[-1])
                 if skopeo and args.skopeo_runs:
-                    tls = (
-                        ["--cert-dir", str(certs)] if scheme == "https" else ["--tls-verify=false"]
-                    )
+                    tls = ["--cert-dir", str(certs)]
                     times, rss = [], []
                     for _ in range(args.skopeo_runs):
                         reg.reset_count()
