@@ -9,13 +9,15 @@ a copy resumable: run it again after an interruption and only what never arrived
 travels. Every byte read from the source is verified on the way, and at the end the
 destination's answer for the tag must be the source digest.
 
-Destinations are registries (``Pusher``) and OCI layout directories
-(``LayoutWriter``); sources are any :class:`~imgdigest.sources.ImageSource`.
+Destinations are registries (``Pusher``), OCI layout directories (``LayoutWriter``) and
+``docker save`` archives (a staged layout, packed at the end); sources are any
+:class:`~imgdigest.sources.ImageSource`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import shutil
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass, field
@@ -33,11 +35,14 @@ from imgdigest.registry.upload import DEFAULT_CHUNK_SIZE, PUSH, Pusher, UploadSe
 from imgdigest.resolve import AsyncResolver
 from imgdigest.sources import (
     ImageSource,
+    LayoutSource,
     LayoutWriter,
     RegistrySource,
     is_local,
     parse_local,
 )
+from imgdigest.sources.archive import write_archive
+from imgdigest.sources.layout import DirFiles
 
 MAX_DEPTH = 4
 BLOB_CONCURRENCY = 6
@@ -94,6 +99,11 @@ class Destination(ABC):
 
     async def prepare(self, source: ImageSource) -> None:  # noqa: B027 - optional
         """Get ready to receive content from ``source`` (tokens, directories)."""
+
+    async def finish(  # noqa: B027 - optional
+        self, top: Manifest, digest: str, platform: Platform | None
+    ) -> None:
+        """Everything arrived: record the tag where that is a separate step."""
 
     async def verify(self, digest: str) -> None:  # noqa: B027 - optional
         """Check that the destination now names ``digest`` under its tag."""
@@ -205,6 +215,9 @@ class LayoutDestination(Destination):
         if not self.writer.has_blob(digest):
             self.writer.write_bytes(digest, m.raw)
 
+    async def finish(self, top: Manifest, digest: str, platform: Platform | None) -> None:
+        self.writer.tag(_descriptor(top, digest), self.tag)
+
     def pinned(self, digest: str) -> str:
         base = self.where.split("@", 1)[0]
         return f"{base}@{digest}"
@@ -214,15 +227,62 @@ class LayoutDestination(Destination):
         return self._sent
 
 
+class ArchiveDestination(LayoutDestination):
+    """A ``docker save`` archive, staged as an OCI layout beside it and packed at the end.
+
+    The staging directory survives a failed copy, so a re-run skips what arrived. The
+    archive holds everything copied (all platforms of an index, with their real
+    digests); its ``manifest.json`` names the image ``docker load`` imports: the one for
+    ``--platform``, or this machine's platform.
+    """
+
+    def __init__(self, path: Path, name: str | None, given: str) -> None:
+        self.path = path
+        stage = path.parent / f".{path.name}.partial"
+        super().__init__(stage, None, given)
+        self.name = references.normalize(name) if name else None
+        if self.name is not None and self.name.digest:
+            raise UsageError(f"{given}: name the archive's image by tag, not by digest")
+
+    async def prepare(self, source: ImageSource) -> None:
+        if self.path.is_dir():
+            raise UsageError(f"{self.path}: is a directory")
+        await super().prepare(source)
+
+    async def finish(self, top: Manifest, digest: str, platform: Platform | None) -> None:
+        name = self.name
+        self.writer.tag(
+            _descriptor(top, digest),
+            name.tag if name else None,
+            str(name) if name else None,
+        )
+        staged = LayoutSource(DirFiles(self.writer.root), f"@{digest}", self.where)
+        sel = await select(staged, platform, need_image=True)
+        if sel.manifest.config is None:
+            raise UsageError(f"{self.where}: {sel.digest} is not an image docker load can import")
+        write_archive(
+            self.writer.root,
+            self.path,
+            sel.manifest.config.digest,
+            [d.digest for d in sel.manifest.layers],
+            [name.familiar_string] if name else [],
+        )
+        shutil.rmtree(self.writer.root, ignore_errors=True)
+
+
+def _descriptor(top: Manifest, digest: str) -> Descriptor:
+    return Descriptor(top.media_type, digest, len(top.raw), artifact_type=top.artifact_type)
+
+
 def open_destination(
     text: str, resolver: AsyncResolver, chunk_size: int = DEFAULT_CHUNK_SIZE
 ) -> Destination:
     if is_local(text):
         local = parse_local(text)
-        if local.transport != "oci":
-            raise UsageError(f"{text}: copy writes OCI layouts (oci:DIR[:TAG]) and registries")
         if local.selector and local.selector.startswith("@"):
             raise UsageError(f"{text}: name the destination by tag, not by digest")
+        if local.transport == "docker-archive":
+            return ArchiveDestination(local.path, local.selector, text)
         return LayoutDestination(local.path, local.selector, text)
     ref = references.normalize(text)
     return RegistryDestination(resolver, ref, text, chunk_size)
@@ -289,11 +349,7 @@ async def copy(
             report.manifests_skipped += 1
             continue
         await dest.put_manifest(m, d, dest.tag if is_top else None)
-    if isinstance(dest, LayoutDestination):
-        dest.writer.tag(
-            Descriptor(top.media_type, digest, len(top.raw), artifact_type=top.artifact_type),
-            dest.tag,
-        )
+    await dest.finish(top, digest, platform)
     await dest.verify(digest)
     report.bytes_uploaded = dest.bytes_sent
     report.bytes_resumed = dest.bytes_resumed

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from imgdigest import platform as platforms
 from tests.harness import RegistryClient, build_image, push_index
 from tests.registry.helpers import store_login
 
@@ -158,11 +159,44 @@ def test_tampered_source_blob_stops_the_copy_before_the_tag(
     assert json.loads((layout / "index.json").read_text())["manifests"] == []
 
 
-def test_copy_to_a_docker_archive_is_refused(source, capsysbinary, tmp_path):
-    _, name = source
-    code, _, err = cli(capsysbinary, "copy", f"{name}:v1", f"docker-archive:{tmp_path}/x.tar")
-    assert code == 2
-    assert "copy writes OCI layouts" in err
+def test_copy_into_a_docker_save_archive_and_back(source, registry_http, capsysbinary, tmp_path):
+    idx, name = source
+    (tmp_path / "out").mkdir()
+    archive = tmp_path / "out" / "saved.tar"
+    dst = f"docker-archive:{archive}:example.com/app:1"
+    code, out, err = cli(capsysbinary, "copy", f"{name}:v1", dst)
+    assert (code, out.decode().strip()) == (0, f"{dst}@{idx.digest}"), err
+    assert [p.name for p in archive.parent.iterdir()] == ["saved.tar"]  # staging is gone
+    with tarfile.open(archive) as tar:
+        loaded = json.load(tar.extractfile("manifest.json"))  # type: ignore[arg-type]
+        names = set(tar.getnames())
+    host = platforms.default()
+    image = idx.child(host.os, host.architecture, host.variant)
+    assert loaded == [
+        {
+            "Config": f"blobs/sha256/{image.config_digest[7:]}",
+            "RepoTags": ["example.com/app:1"],
+            "Layers": [f"blobs/sha256/{d[7:]}" for d in image.layer_digests],
+        }
+    ]
+    every = {d for c in [*idx.children, *idx.attestations] for d in [c.digest, *c.blobs]}
+    assert {f"blobs/sha256/{d[7:]}" for d in every} | {"index.json", "oci-layout"} <= names
+    for ref in (f"docker-archive:{archive}", f"docker-archive:{archive}:example.com/app:1"):
+        code, out, _ = cli(capsysbinary, "digest", ref)
+        assert (code, out.decode().strip()) == (0, idx.digest)
+    code, out, _ = cli(capsysbinary, "copy", f"docker-archive:{archive}", f"{name}-loaded:v1")
+    assert (code, out.decode().strip()) == (0, f"{name}-loaded:v1@{idx.digest}")
+
+
+def test_copy_one_platform_into_a_docker_save_archive(source, capsysbinary, tmp_path):
+    idx, name = source
+    arm = idx.child("linux", "arm64", "v8")
+    archive = tmp_path / "arm.tar"
+    argv = ("copy", f"{name}:v1", f"docker-archive:{archive}", "--platform", "linux/arm64")
+    code, out, _ = cli(capsysbinary, *argv)
+    assert (code, out.decode().strip()) == (0, f"docker-archive:{archive}@{arm.digest}")
+    code, out, _ = cli(capsysbinary, "config", f"docker-archive:{archive}")
+    assert out == arm.config_bytes
 
 
 def test_demo_layout_copies_to_a_registry(registry_http, unique_repo, tmp_home, capsysbinary):

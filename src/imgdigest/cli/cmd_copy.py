@@ -18,7 +18,7 @@ from imgdigest.sources import open_source
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "copy",
-        help="copy an image or index between registries and OCI layouts, by digest",
+        help="copy an image or index between registries, OCI layouts and archives, by digest",
         description="Copy what SRC names to DST: every platform of an index (the default, "
         "--all-platforms) or one (--platform). Blobs already at DST are skipped, blobs in "
         "another repository of the same registry are mounted, everything is verified, and "
@@ -26,7 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "which equals the source digest.",
     )
     p.add_argument("src", metavar="SRC", help="image reference, oci:DIR[:TAG], docker-archive:FILE")
-    p.add_argument("dst", metavar="DST", help="image reference or oci:DIR[:TAG]")
+    p.add_argument(
+        "dst", metavar="DST", help="image reference, oci:DIR[:TAG] or docker-archive:FILE[:NAME]"
+    )
     which = p.add_mutually_exclusive_group()
     which.add_argument(
         "--all-platforms",

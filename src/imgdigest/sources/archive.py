@@ -14,9 +14,12 @@ Members are read straight from the tar, so a layer is streamed, never extracted.
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import re
 import tarfile
+import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +29,14 @@ from imgdigest.digest import Digest
 from imgdigest.errors import DocumentError, NotFoundError, UsageError, VerificationError
 from imgdigest.media import OCI_CONFIG, OCI_MANIFEST, Descriptor
 from imgdigest.sources.base import MAX_DOCUMENT_BYTES, verify_bytes
-from imgdigest.sources.layout import CHUNK, Entry, LayoutSource, _listing, _name_matches
+from imgdigest.sources.layout import (
+    CHUNK,
+    Entry,
+    LayoutSource,
+    _listing,
+    _name_matches,
+    blob_path,
+)
 
 OCI_LAYER_TAR = "application/vnd.oci.image.layer.v1.tar"
 _POSITION = re.compile(r"@(\d+)")
@@ -211,4 +221,40 @@ class ArchiveSource(LayoutSource):
         return _Synthesized((json.dumps(manifest, indent=3) + "\n").encode(), blobs)
 
 
-__all__ = ["ArchiveSource", "TarFiles"]
+def write_archive(
+    layout: Path, target: Path, config: str, layers: list[str], repo_tags: list[str]
+) -> None:
+    """Pack an OCI layout directory as a ``docker save`` archive (Docker 25 form).
+
+    The layout part carries every manifest and the real digests; ``manifest.json`` names
+    the one image ``docker load`` imports (its config and layers, by blob path) and its
+    tags. Members are written in a fixed order with zeroed times and owners, and the
+    archive appears at ``target`` only once complete.
+    """
+    entry = {
+        "Config": blob_path(config),
+        "RepoTags": repo_tags,
+        "Layers": [blob_path(d) for d in layers],
+    }
+    index_json = json.dumps([entry]).encode()
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.partial-")
+    try:
+        with os.fdopen(fd, "wb") as f, tarfile.open(fileobj=f, mode="w") as tar:
+            files = sorted(
+                p for p in layout.rglob("*") if p.is_file() and not p.name.startswith(".")
+            )
+            for path in files:
+                info = tarfile.TarInfo(path.relative_to(layout).as_posix())
+                info.size, info.mode = path.stat().st_size, 0o644
+                with path.open("rb") as data:
+                    tar.addfile(info, data)
+            info = tarfile.TarInfo("manifest.json")
+            info.size, info.mode = len(index_json), 0o644
+            tar.addfile(info, io.BytesIO(index_json))
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+__all__ = ["ArchiveSource", "TarFiles", "write_archive"]

@@ -308,8 +308,11 @@ class LayoutWriter:
         path.parent.mkdir(parents=True, exist_ok=True)
         _write_atomic(path, data)
 
-    def tag(self, descriptor: Descriptor, name: str | None) -> None:
-        """Record ``descriptor`` in ``index.json``, moving ``name`` to it if given."""
+    def tag(self, descriptor: Descriptor, name: str | None, full_name: str | None = None) -> None:
+        """Record ``descriptor`` in ``index.json``, moving ``name`` to it if given.
+
+        ``full_name`` (``registry/repo:tag``) is recorded too, as Docker and containerd do.
+        """
         where = f"{self.root}/index.json"
         index = parse_index((self.root / "index.json").read_bytes(), where)
         kept: list[dict[str, Any]] = []
@@ -325,7 +328,10 @@ class LayoutWriter:
             descriptor.digest,
             descriptor.size,
             platform=descriptor.platform,
-            annotations={REF_NAME: name} if name else {},
+            annotations={
+                **({REF_NAME: name} if name else {}),
+                **({IMAGE_NAME: full_name} if full_name else {}),
+            },
             artifact_type=descriptor.artifact_type,
         ).to_json()
         kept.append(entry)
