@@ -13,11 +13,14 @@ import asyncio
 import socket
 import ssl
 from collections.abc import AsyncIterator, Mapping
-
-import aiohttp
-from yarl import URL
+from typing import TYPE_CHECKING
 
 from imgdigest.errors import NetworkError, RegistryTimeoutError
+
+if TYPE_CHECKING:
+    import aiohttp
+
+# aiohttp is imported on first use: offline commands (ref, check, policy) start faster.
 
 _CHUNK = 256 * 1024
 
@@ -64,9 +67,7 @@ class HttpClient:
     """One aiohttp session for all registries; TLS settings are chosen per request."""
 
     def __init__(self, timeout: float, user_agent: str, ca_file: str | None, per_host: int) -> None:
-        self._timeout = aiohttp.ClientTimeout(
-            total=None, sock_connect=timeout, sock_read=timeout, connect=timeout
-        )
+        self._timeout_seconds = timeout
         self._user_agent = user_agent
         self._ca_file = ca_file
         self._per_host = per_host
@@ -85,10 +86,13 @@ class HttpClient:
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
+            import aiohttp
+
+            t = self._timeout_seconds
             connector = aiohttp.TCPConnector(limit=0, limit_per_host=self._per_host)
             self._session = aiohttp.ClientSession(
                 connector=connector,
-                timeout=self._timeout,
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=t, sock_read=t, connect=t),
                 headers={"User-Agent": self._user_agent},
                 auto_decompress=True,
             )
@@ -103,6 +107,8 @@ class HttpClient:
         verify: bool,
         host: str,
     ) -> Response:
+        from yarl import URL
+
         try:
             raw = await self._get_session().request(
                 method,
@@ -124,6 +130,8 @@ class HttpClient:
 
 def map_error(exc: BaseException, host: str) -> NetworkError:
     """Turn a client exception into the library's error, with a reason a user can act on."""
+    import aiohttp
+
     if isinstance(exc, NetworkError):
         return exc
     if isinstance(exc, asyncio.TimeoutError | TimeoutError):
