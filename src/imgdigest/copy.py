@@ -97,8 +97,11 @@ class Destination(ABC):
     @abstractmethod
     async def put_manifest(self, m: Manifest, digest: str, tag: str | None) -> None: ...
 
+    async def authorize(self, source: ImageSource) -> None:  # noqa: B027 - optional
+        """Get the credentials the copy needs, before the source is first read."""
+
     async def prepare(self, source: ImageSource) -> None:  # noqa: B027 - optional
-        """Get ready to receive content from ``source`` (tokens, directories)."""
+        """Get ready to receive content from ``source`` (directories)."""
 
     async def finish(  # noqa: B027 - optional
         self, top: Manifest, digest: str, platform: Platform | None
@@ -133,7 +136,7 @@ class RegistryDestination(Destination):
         sessions = UploadSessions(root / "uploads")
         self.pusher = Pusher(resolver.transport, ep, chunk_size, sessions)
 
-    async def prepare(self, source: ImageSource) -> None:
+    async def authorize(self, source: ImageSource) -> None:
         """One token for pushing here and, on the same registry, pulling the source."""
         repos = {self.pusher.endpoint.repository}
         if isinstance(source, RegistrySource):
@@ -317,6 +320,7 @@ async def copy(
     platform: Platform | None = None,
 ) -> CopyReport:
     """Copy what ``source`` names (or its ``platform`` child) to ``dest``."""
+    await dest.authorize(source)
     if platform is not None:
         sel = await select(source, platform, need_image=True)
         top, digest = sel.manifest, sel.digest

@@ -297,3 +297,21 @@ def test_an_upload_interrupted_mid_blob_sends_only_the_rest(registry_http, uniqu
     assert (sent_before, resumed, sent_after) == (5000, 5000, 5000)
     with RegistryClient(registry_http) as c:
         assert c.get_blob(unique_repo, digest).content == data
+
+
+def test_mounting_on_a_token_registry_uses_one_token_for_both_repositories(
+    registry_token, token_server, tmp_home, capsysbinary
+):
+    idx = push_index(registry_token, "team/src", "v1", attestations=False, seed="mount")
+    store_login(registry_token, tmp_home)
+    ca = ("--ca-file", registry_token.ca_file)
+    before = len(token_server.requests)
+    argv = ("copy", f"{registry_token.host}/team/src:v1", f"{registry_token.host}/team/dst:v1")
+    code, out, err = cli(capsysbinary, *argv, *ca, "--format", "json")
+    assert code == 0, err
+    report = _report(out)
+    assert report["blobs_mounted"] == report["blobs"] == 6
+    assert report["bytes_uploaded"] == 0
+    assert len(token_server.requests) - before == 1
+    with RegistryClient(registry_token) as c:
+        assert c.get_manifest("team/dst", "v1").content == idx.manifest_bytes
