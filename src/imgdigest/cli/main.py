@@ -10,30 +10,44 @@ from collections.abc import Sequence
 
 from imgdigest.errors import ImgdigestError
 
-# Command modules, in the order ``--help`` lists them.
-COMMAND_MODULES: tuple[str, ...] = (
-    "imgdigest.cli.cmd_digest",
-    "imgdigest.cli.cmd_ref",
-    "imgdigest.cli.cmd_login",
-    "imgdigest.cli.cmd_pin",
-    "imgdigest.cli.cmd_drift",
-    "imgdigest.cli.cmd_lock",
-    "imgdigest.cli.cmd_check",
-    "imgdigest.cli.cmd_policy",
-    "imgdigest.cli.cmd_webhook",
-    "imgdigest.cli.cmd_manifest",
-    "imgdigest.cli.cmd_config",
-    "imgdigest.cli.cmd_blob",
-    "imgdigest.cli.cmd_tree",
-    "imgdigest.cli.cmd_layers",
-    "imgdigest.cli.cmd_files",
-    "imgdigest.cli.cmd_ls",
-    "imgdigest.cli.cmd_tags_of",
-    "imgdigest.cli.cmd_copy",
+# Commands and the module that defines each, in the order ``--help`` lists them.
+COMMANDS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("digest",), "imgdigest.cli.cmd_digest"),
+    (("ref",), "imgdigest.cli.cmd_ref"),
+    (("manifest",), "imgdigest.cli.cmd_manifest"),
+    (("config",), "imgdigest.cli.cmd_config"),
+    (("blob",), "imgdigest.cli.cmd_blob"),
+    (("tree",), "imgdigest.cli.cmd_tree"),
+    (("layers",), "imgdigest.cli.cmd_layers"),
+    (("files",), "imgdigest.cli.cmd_files"),
+    (("ls",), "imgdigest.cli.cmd_ls"),
+    (("tags-of",), "imgdigest.cli.cmd_tags_of"),
+    (("copy",), "imgdigest.cli.cmd_copy"),
+    (("pin",), "imgdigest.cli.cmd_pin"),
+    (("drift",), "imgdigest.cli.cmd_drift"),
+    (("lock",), "imgdigest.cli.cmd_lock"),
+    (("check",), "imgdigest.cli.cmd_check"),
+    (("policy",), "imgdigest.cli.cmd_policy"),
+    (("webhook",), "imgdigest.cli.cmd_webhook"),
+    (("login", "logout"), "imgdigest.cli.cmd_login"),
 )
+COMMAND_MODULES: tuple[str, ...] = tuple(module for _, module in COMMANDS)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _invoked(argv: Sequence[str]) -> str | None:
+    """The module of the command on the line, if there is exactly one known command."""
+    for arg in argv:
+        if arg.startswith("-"):
+            continue
+        for names, module in COMMANDS:
+            if arg in names:
+                return module
+        return None
+    return None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """Only the invoked command's module is imported; ``--help`` alone imports them all."""
     parser = argparse.ArgumentParser(
         prog="imgdigest",
         description="Find, explore, pin and enforce container image digests.",
@@ -43,13 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"imgdigest {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name in COMMAND_MODULES:
+    invoked = _invoked(sys.argv[1:] if argv is None else argv)
+    for name in (invoked,) if invoked else COMMAND_MODULES:
         importlib.import_module(name).register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         code = args.func(args)
