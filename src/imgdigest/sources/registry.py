@@ -8,7 +8,6 @@ pull would. A connection that drops in the middle of a blob becomes a
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
@@ -20,16 +19,6 @@ from imgdigest.resolve import AsyncResolver
 from imgdigest.sources.base import MAX_DOCUMENT_BYTES, ImageSource
 
 T = TypeVar("T")
-
-
-def _client_errors() -> tuple[type[Exception], ...]:
-    """Errors of an HTTP client that may escape a body being streamed (httpx's do).
-
-    Looked up only when an exception is on its way, and only if that client is loaded,
-    so importing this module does not import it.
-    """
-    httpx = sys.modules.get("httpx")
-    return (httpx.HTTPError,) if httpx is not None else ()
 
 
 class RegistrySource(ImageSource):
@@ -66,11 +55,6 @@ class RegistrySource(ImageSource):
                     received += len(chunk)
                     yield chunk
                 return
-            except _client_errors() as exc:
-                raise NetworkError(
-                    f"{ep.name}@{digest}: connection lost after {received} bytes "
-                    f"({type(exc).__name__})"
-                ) from None
             except (NotFoundError, NetworkError) as exc:
                 # A mirror that lacks the blob is skipped, but only before any byte arrived.
                 if ep.mirror and not received and i < len(endpoints) - 1:
