@@ -31,9 +31,17 @@ from imgdigest.documents import (
     find_images,
 )
 from imgdigest.errors import ImgdigestError, NotFoundError
-from imgdigest.pin import DEFAULT_PIN, DigestSource, Failure, PinOptions, Target, pinned_state
+from imgdigest.pin import (
+    DEFAULT_PIN,
+    DigestSource,
+    Failure,
+    PinOptions,
+    Target,
+    pinned_state,
+    with_resolver,
+)
 from imgdigest.reference import Reference
-from imgdigest.resolve import AsyncResolver, ResolveOptions, Resolver
+from imgdigest.resolve import AsyncResolver, ResolveOptions
 
 Problem = Literal["unpinned", "moved", "missing"]
 
@@ -196,5 +204,4 @@ def drift_paths(
     scans = list(find_images(paths, finder))
     if offline:
         return asyncio.run(drift_scans(scans, None))
-    with Resolver(resolve_options) as r:
-        return r.run(drift_scans(scans, r.inner))
+    return with_resolver(resolve_options, lambda r: drift_scans(scans, r))

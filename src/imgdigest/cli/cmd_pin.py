@@ -100,10 +100,15 @@ def check_paths(paths: list[str]) -> None:
 
 @contextmanager
 def terminated_as_interrupt() -> Iterator[None]:
-    """SIGTERM unwinds like Ctrl-C, so staged temporary files are removed."""
+    """SIGTERM unwinds like Ctrl-C, so staged temporary files are removed.
+
+    It is passed on as SIGINT rather than raised here: while requests are in flight,
+    asyncio's own SIGINT handling cancels them in order; outside the event loop SIGINT
+    raises ``KeyboardInterrupt`` as usual.
+    """
 
     def handler(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
+        signal.raise_signal(signal.SIGINT)
 
     try:
         previous = signal.signal(signal.SIGTERM, handler)
