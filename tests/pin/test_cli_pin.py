@@ -218,3 +218,23 @@ def test_terminated_mid_run_exits_130_and_changes_nothing(tree, registry_http, f
     assert proc.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err
     assert snapshot(root) == before
+
+
+def test_excluded_paths_are_not_pinned(tree):
+    root, _, _ = tree
+    before = (root / "apps" / "one.yaml").read_text()
+    p = run("pin", "--write", "--exclude", "apps", str(root))
+    assert p.returncode == 0, p.stderr
+    assert (root / "apps" / "one.yaml").read_text() == before
+    assert "@sha256:" in (root / "two.yaml").read_text()
+
+
+def test_drift_json_gives_each_finding_with_its_digests(tree, registry_http, unique_repo):
+    root, (_, b), (_, db) = tree
+    push_image(registry_http, unique_repo, "b", seed="moved on")
+    (root / "two.yaml").write_text(pod(f"{b}@{db}"))
+    p = run("drift", "--format", "json", str(root / "two.yaml"))
+    assert p.returncode == 1, p.stderr
+    (finding,) = json.loads(p.stdout)["findings"]
+    assert finding["problem"] == "moved" and finding["pinned"] == db
+    assert finding["current"] not in (None, db)

@@ -129,3 +129,24 @@ def test_each_unique_image_costs_one_request(registry_http, unique_repo, tmp_hom
     manifest_requests = [r for r in trace.records if "/manifests/" in r.path]
     assert len(manifest_requests) == 12
     assert all(r.method == "HEAD" for r in manifest_requests)
+
+
+def test_progress_is_reported_up_to_the_total_and_answers_are_unchanged(
+    registry_http, unique_repo, tmp_home
+):
+    host = registry_http.host
+    refs = [f"{host}/{unique_repo}:t{i}" for i in range(30)]
+    pushed = [push_image(registry_http, unique_repo, f"t{i}") for i in range(30)]
+    f = write(tmp_home, pod(*refs))
+    seen: list[tuple[int, int]] = []
+    plan = plan_paths(
+        [str(f)],
+        PinOptions(),
+        options(registry_http, tmp_home),
+        progress=lambda d, t: seen.append((d, t)),
+    )
+    assert plan.files[0].new_text == pod(
+        *(f"{r}@{p.digest}" for r, p in zip(refs, pushed, strict=True))
+    )
+    assert seen[-1] == (30, 30)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
