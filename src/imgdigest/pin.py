@@ -273,6 +273,8 @@ class Target:
     start: int
     end: int
     raw: str  #: ``text[start:end]``
+    line: int | None = None  #: where the edited value is, when not at the site itself
+    column: int | None = None
 
     @property
     def key(self) -> tuple[str, str, str | None]:
@@ -314,7 +316,17 @@ def _kustomize_target(
     if not edited.exact:
         return Note(site.file, edited.line, f"{site.image}: value written with escapes left alone")
     mode: Mode = "update" if current else "pin"
-    return Target(site, mode, tagged, current, edited.start, edited.end, edited.raw)
+    return Target(
+        site,
+        mode,
+        tagged,
+        current,
+        edited.start,
+        edited.end,
+        edited.raw,
+        edited.line,
+        edited.column,
+    )
 
 
 def _target(site: ImageSite, options: PinOptions) -> Target | Note | None:
@@ -582,8 +594,8 @@ def _finish(
         plan.changes.append(
             Change(
                 file=scan.file,
-                line=t.site.line,
-                column=t.site.column,
+                line=t.line or t.site.line,
+                column=t.column or t.site.column,
                 old=t.raw,
                 new=new,
                 reference=str(t.tagged),

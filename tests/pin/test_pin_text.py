@@ -171,9 +171,9 @@ def test_kustomize_entry_with_digest_gets_its_digest_updated():
     old = fake_digest("old")
     text = f"images:\n- name: nginx\n  newTag: '1.25'\n  digest: {old}\n"
     options = PinOptions(lock=lock_for(*REFS), offline=True, update=True)
-    assert pin_text_document(text, "kustomization.yaml", options).files[0].new_text == (
-        text.replace(old, D)
-    )
+    plan = pin_text_document(text, "kustomization.yaml", options)
+    assert plan.files[0].new_text == text.replace(old, D)
+    assert [(c.line, c.column, c.old) for c in plan.changes] == [(4, 11, old)]
 
 
 @pytest.mark.parametrize(
