@@ -21,13 +21,13 @@ import logging
 import os
 import shutil
 import subprocess
-import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from imgdigest.errors import AuthError, ConfigError
+from imgdigest.files import replace_file
 
 log = logging.getLogger("imgdigest.credentials")
 
@@ -259,18 +259,8 @@ def _login_key(registry: str) -> str:
 
 def _write_json_atomic(path: Path, obj: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".config-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(obj, f, indent="\t")
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    data = (json.dumps(obj, indent="\t") + "\n").encode()
+    replace_file(path, data, mode=0o600, durable=True)
 
 
 def login(

@@ -21,7 +21,7 @@ from urllib.parse import urlencode, urlsplit
 
 from imgdigest.errors import UnsupportedError
 from imgdigest.registry.mirrors import Endpoint
-from imgdigest.registry.transport import Transport, _TooLarge, status_error
+from imgdigest.registry.transport import Transport, _TooLarge, registry_message, status_error
 
 PAGE_SIZE = 1000
 # One page of tags; 10,000 tags of 128 characters fit with room to spare.
@@ -38,16 +38,6 @@ class TagPage:
     tags: list[str]
     # digest -> {"tag": [...], "mediaType": ..., ...} where the registry sends it.
     manifests: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-
-def error_detail(body: bytes) -> str:
-    """``CODE: message`` of the first error in a registry's JSON error body, if any."""
-    try:
-        errors = json.loads(body).get("errors") or []
-        first = errors[0]
-        return f"{first.get('code', '')}: {first.get('message', '')}".strip(": ")[:200]
-    except (ValueError, AttributeError, IndexError, TypeError):
-        return ""
 
 
 def merge_manifests(into: dict[str, dict[str, Any]], page: TagPage) -> None:
@@ -90,7 +80,7 @@ async def list_tags(
         except _TooLarge:
             raise UnsupportedError(f"{where}: a page is larger than 16 MiB") from None
         if resp.status_code != 200:
-            detail = error_detail(body)
+            detail = registry_message(body)
             raise status_error(resp.status_code, where, detail)
         yield _parse_page(body, where)
         link = next_link(resp.headers.get("link"))

@@ -24,18 +24,16 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlencode, urlsplit
 
 from imgdigest.errors import UnsupportedError, VerificationError
+from imgdigest.files import replace_file
 from imgdigest.media import MANIFEST_ACCEPT
 from imgdigest.registry.mirrors import Endpoint
-from imgdigest.registry.tags import error_detail
-from imgdigest.registry.transport import Transport, status_error
+from imgdigest.registry.transport import Transport, registry_message, status_error
 
 PUSH = "pull,push"
 DEFAULT_CHUNK_SIZE = 16 * 1024 * 1024
@@ -75,10 +73,7 @@ class UploadSessions:
     def put(self, key: str, location: str) -> None:
         with contextlib.suppress(OSError):
             self.root.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".tmp-")
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump({"key": key, "location": location}, f)
-            os.replace(tmp, self._path(key))
+            replace_file(self._path(key), json.dumps({"key": key, "location": location}).encode())
 
     def drop(self, key: str) -> None:
         with contextlib.suppress(OSError):
@@ -282,7 +277,7 @@ class Pusher:
         )
         where = f"{self.endpoint.name}{'@' if ':' in ref else ':'}{ref}"
         if status not in (200, 201):
-            detail = error_detail(body)
+            detail = registry_message(body)
             raise status_error(status, f"{where} (pushing the manifest)", detail)
         _check_announced(headers, digest, where)
 

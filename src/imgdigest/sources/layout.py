@@ -33,6 +33,7 @@ from imgdigest.errors import (
     UsageError,
     VerificationError,
 )
+from imgdigest.files import replace_file
 from imgdigest.media import OCI_INDEX, Descriptor, Manifest
 from imgdigest.sources.base import MAX_DOCUMENT_BYTES, ImageSource, verify_bytes
 
@@ -344,11 +345,4 @@ def _index_bytes(manifests: list[dict[str, Any]]) -> bytes:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".partial-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    replace_file(path, data)
