@@ -16,7 +16,8 @@ measures the webhook's RSS growth (30 s by default; ``--soak 600`` for ten minut
 
 Targets (docs/webhook.md): validate p99 < 10 ms and <= 1.5x the floor's p99 at 1,000/s;
 warm mutate p99 < 15 ms at 500/s; no failed request; RSS growth < 10% over the soak.
-Usage: python -m benchmarks.bench_webhook [--duration S] [--soak S] [--no-wrk]
+Each open-loop scenario runs ``--repeat`` times (3) and reports the run with the median p99.
+Usage: python -m benchmarks.bench_webhook [--duration S] [--repeat N] [--soak S] [--no-wrk]
 """
 
 from __future__ import annotations
@@ -113,6 +114,7 @@ def main(argv: list[str]) -> int:
         "--soak", type=float, default=30, help="soak seconds (600 for the 10-minute run)"
     )
     ap.add_argument("--no-wrk", action="store_true", help="skip the closed-loop throughput runs")
+    ap.add_argument("--repeat", type=int, default=3, help="open-loop runs per scenario (median)")
     args = ap.parse_args(argv)
     use_wrk = not args.no_wrk and shutil.which("wrk") is not None
 
@@ -155,7 +157,13 @@ def main(argv: list[str]) -> int:
         ]
         rows = []
         for name, url, body, rate, expect in scenarios:
-            result = load(url, body, ca, rate, args.duration, expect)
+            # Runs at the same rate, reported by the median p99: one burst of another
+            # process on a shared machine should not decide the verdict.
+            runs = [load(url, body, ca, rate, args.duration, expect) for _ in range(args.repeat)]
+            runs.sort(key=lambda r: r["p99_ms"])
+            result = runs[len(runs) // 2]
+            result["p99_runs_ms"] = [r["p99_ms"] for r in runs]
+            result["failed"] = sum(r["failed"] for r in runs)
             closed = wrk(url, body, min(args.duration, 8)) if use_wrk else None
             rows.append((name, rate, result, closed))
             print(f"{name}: {json.dumps(result)} wrk={closed}", file=sys.stderr, flush=True)
@@ -175,13 +183,14 @@ def main(argv: list[str]) -> int:
         ca.cleanup()
         shutil.rmtree(work, ignore_errors=True)
 
-    print("| scenario | rate (req/s) | p50 ms | p99 ms | max ms | failed "
+    print("| scenario | rate (req/s) | p50 ms | p99 ms (median run) | p99 of each run | failed "
           "| wrk max req/s | wrk p99 ms |")  # fmt: skip
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---|---:|---:|---:|")
     for name, rate, r, c in rows:
         wrk_cells = f"{c['rps']:.0f} | {c['p99_ms']:.2f}" if c else "- | -"
+        each = ", ".join(f"{v:.1f}" for v in r["p99_runs_ms"])
         print(f"| {name} | {r['rate']:.0f} of {rate} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | "
-              f"{r['max_ms']:.2f} | {r['failed']} | {wrk_cells} |")  # fmt: skip
+              f"{each} | {r['failed']} | {wrk_cells} |")  # fmt: skip
     growth = (after - before) / before * 100
     print(f"\nsoak: {args.soak:.0f} s of warm mutate at 500/s, {soak['ok']} answered, "
           f"{soak['failed']} failed, p99 {soak['p99_ms']:.2f} ms; "
