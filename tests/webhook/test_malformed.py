@@ -80,7 +80,8 @@ def test_odd_objects_get_a_well_formed_answer(validating, endpoint, obj, allowed
     review["request"]["object"] = obj
     resp = answer(review, validating.post(endpoint, review))
     if allowed is None:  # nothing to review on a CREATE: a denial that says so
-        assert resp["allowed"] is False and resp["status"]["code"] == 400
+        assert resp["allowed"] is False
+        assert (resp["status"]["code"], resp["status"]["reason"]) == (400, "BadRequest")
         assert "has no object" in resp["status"]["message"]
     elif endpoint == "/validate":
         assert resp["allowed"] is allowed

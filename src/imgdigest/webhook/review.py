@@ -25,6 +25,9 @@ MAX_WARNINGS = 15
 MAX_WARNING_CHARS = 256
 
 
+_REASONS = {400: "BadRequest", 403: "Forbidden", 500: "InternalError"}
+
+
 class ReviewError(ValueError):
     """The body is not an AdmissionReview this webhook can answer (HTTP 400)."""
 
@@ -109,7 +112,7 @@ def response(
     if not allowed:
         answer["status"] = {
             "code": code,
-            "reason": "Forbidden" if code == 403 else "InternalError",
+            "reason": _REASONS.get(code, "InternalError"),
             "message": message,
         }
     if warnings:
