@@ -457,18 +457,16 @@ class DigestSource:
         done = 0
 
         async def batch(refs: list[Reference], platform: Platform | None) -> list[Any]:
-            nonlocal done
-            if self.progress is None:
+            report = self.progress
+            if report is None:
                 return await r.resolve_many(refs, platform)
-            # Chunks let progress be reported; tokens are cached, so later chunks
-            # only ask for scopes not seen yet.
-            step = max(25, len(refs) // 20)
-            results: list[Any] = []
-            for i in range(0, len(refs), step):
-                results.extend(await r.resolve_many(refs[i : i + step], platform))
-                done += len(refs[i : i + step])
-                self.progress(min(done, total), total)
-            return results
+
+            def tick(_n: int, _result: object) -> None:
+                nonlocal done
+                done += 1
+                report(min(done, total), total)
+
+            return await r.resolve_many(refs, platform, on_result=tick)
 
         if pins:
             results = await batch([t.tagged for t in pins], self.wanted)

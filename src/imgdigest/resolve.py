@@ -194,8 +194,12 @@ class AsyncResolver:
         refs: Iterable[str | Reference],
         platform: str | Platform | None = None,
         children: bool = False,
+        on_result: Callable[[int, Resolution | ImgdigestError], None] | None = None,
     ) -> list[Resolution | ImgdigestError]:
-        """Resolve all, in input order; each failure is returned in its place."""
+        """Resolve all, in input order; each failure is returned in its place.
+
+        ``on_result(index, result)`` is called as each one finishes (for progress).
+        """
         items = list(refs)
         parsed: list[Reference | ImgdigestError] = []
         for item in items:
@@ -205,16 +209,21 @@ class AsyncResolver:
                 parsed.append(exc)
         await self._prepare([p for p in parsed if isinstance(p, Reference)])
 
-        async def one(item: str | Reference, p: Reference | ImgdigestError) -> Any:
+        async def one(n: int, item: str | Reference, p: Reference | ImgdigestError) -> Any:
+            result: Resolution | ImgdigestError
             if isinstance(p, ImgdigestError):
-                return p
-            try:
-                res = await self.resolve(p, platform, children)
-            except ImgdigestError as exc:
-                return exc
-            return replace(res, given=str(item))
+                result = p
+            else:
+                try:
+                    result = replace(await self.resolve(p, platform, children), given=str(item))
+                except ImgdigestError as exc:
+                    result = exc
+            if on_result is not None:
+                on_result(n, result)
+            return result
 
-        return list(await asyncio.gather(*(one(i, p) for i, p in zip(items, parsed, strict=True))))
+        pairs = enumerate(zip(items, parsed, strict=True))
+        return list(await asyncio.gather(*(one(n, i, p) for n, (i, p) in pairs)))
 
     async def head(self, ref: Reference) -> tuple[ManifestHead, Endpoint]:
         """The HEAD answer for a reference, through mirrors, with the endpoint that gave it."""
@@ -469,8 +478,9 @@ class Resolver:
         refs: Iterable[str | Reference],
         platform: str | Platform | None = None,
         children: bool = False,
+        on_result: Callable[[int, Resolution | ImgdigestError], None] | None = None,
     ) -> list[Resolution | ImgdigestError]:
-        return self._run(self._async.resolve_many(refs, platform, children))
+        return self._run(self._async.resolve_many(refs, platform, children, on_result))
 
     def run(self, coro: Awaitable[T]) -> T:
         """Run another coroutine on this resolver's loop (shares connections and tokens)."""
