@@ -1,5 +1,7 @@
 # Two entry points a fresh machine needs: `make demo` and `make test`.
 # Both install what they use (Debian packages through apt-get, Python packages into .venv).
+# kubectl (for rendering deploy/ in the tests) comes from Debian's kubernetes-client only
+# where no kubectl is installed already.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -10,6 +12,7 @@ APT_PACKAGES := docker-registry skopeo
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v kubectl >/dev/null 2>&1 || missing="$$missing kubernetes-client"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
