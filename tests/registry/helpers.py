@@ -20,7 +20,7 @@ def options(
 ) -> ResolveOptions:
     """Options that trust the harness CA and keep caches inside the test's home."""
     reg = RegistryOptions(
-        ca_file=getattr(endpoint, "ca_file", None),
+        ca_file=registry.pop("ca_file", getattr(endpoint, "ca_file", None)),  # type: ignore[arg-type]
         docker_config=home / ".docker",
         on_request=trace,
         timeout=registry.pop("timeout", 5.0),  # type: ignore[arg-type]

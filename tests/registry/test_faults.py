@@ -163,3 +163,17 @@ def test_credentials_are_not_sent_over_plain_http_unless_declared(
         r.resolve(f"{proxy.host}/{unique_repo}:p")
     assert "plain HTTP" in str(err.value) and "--insecure" in str(err.value)
     assert proxy.password not in str(err.value)
+
+
+def test_no_bearer_token_over_plain_http_unless_declared(
+    registry_token, anonymous_pull, fault_proxy, unique_repo, tmp_home, test_ca
+):
+    img = push_image(registry_token, unique_repo, "tok")
+    proxy = fault_proxy(registry_token)  # plain HTTP in front of a token-auth registry
+    ref = f"{proxy.host}/{unique_repo}:tok"
+    with resolver(proxy, tmp_home, ca_file=test_ca.ca_file) as r, pytest.raises(Exception) as err:
+        r.resolve(ref)
+    assert "plain HTTP" in str(err.value) and err.value.exit_code == 4
+    assert proxy.count("HEAD", MANIFEST) == 0
+    with resolver(proxy, tmp_home, ca_file=test_ca.ca_file, insecure=(proxy.host,)) as r:
+        assert r.resolve(ref).digest == img.digest

@@ -311,6 +311,11 @@ class Transport:
                 auth = await self._authorization(host, st, repository, actions)
                 hdrs = dict(headers or {})
                 if auth:
+                    if st.scheme == "http" and not self.is_insecure(host):
+                        raise AuthError(
+                            f"{host} wants an Authorization header over plain HTTP; declare "
+                            f"the registry insecure (--insecure {host}) if that is intended"
+                        )
                     hdrs["Authorization"] = auth
                 url = f"{st.scheme}://{host}{path}"
                 resp = await self._send(
