@@ -28,7 +28,7 @@ $(PY): pyproject.toml
 venv: $(PY)
 
 lint: venv
-	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks demo
 
 test: deps venv lint
 	$(PY) -m pytest
