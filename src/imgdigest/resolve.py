@@ -308,18 +308,14 @@ class AsyncResolver:
                 raise r  # a bug, not a registry answer; registry errors surface per reference
 
     async def _first_endpoint(self, ref: Reference, call: Callable[[Endpoint], Awaitable[T]]) -> T:
-        eps = self.endpoints(ref)
-        errors: list[tuple[Endpoint, ImgdigestError]] = []
-        for ep in eps:
+        """Ask each mirror in turn, then the registry itself; only its failure is final."""
+        *mirrors, origin = self.endpoints(ref)
+        for ep in mirrors:
             try:
                 return await call(ep)
-            except (NotFoundError, NetworkError) as exc:
-                if not ep.mirror:
-                    raise
-                errors.append((ep, exc))
-        # Only mirrors were configured and all failed.
-        ep, exc = errors[-1]
-        raise exc
+            except (NotFoundError, NetworkError):
+                continue
+        return await call(origin)
 
     async def _resolve(self, ref: Reference, wanted: Platform | None, children: bool) -> Resolution:
         head = None
