@@ -12,6 +12,7 @@ import itertools
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,6 +25,7 @@ from tests.harness import (
     TokenServer,
 )
 from tests.harness.client import Endpoint
+from tests.shared import UPSTREAM, UPSTREAM_ABSENT
 
 
 def _started(server: RegistryServer) -> RegistryServer:
@@ -137,3 +139,20 @@ def tmp_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(home / "run"))
     return home
+
+
+# --- the upstream tier ---------------------------------------------------------------------
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Leave ``tests/upstream`` out when the upstream documents are not beside the project."""
+    tier = Path(__file__).parent / "upstream"
+    if UPSTREAM is None and (collection_path == tier or tier in collection_path.parents):
+        return True
+    return None
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say in one line that a tier did not run, and why, so its absence is never silent."""
+    if UPSTREAM is None:
+        terminalreporter.write_line(UPSTREAM_ABSENT, yellow=True)

@@ -19,9 +19,9 @@ import pytest
 from imgdigest import digest as dg
 from imgdigest.digest import Digest
 from imgdigest.errors import InvalidDigestError, NotFoundError, VerificationError
-from tests.shared import CONFORMANCE
+from tests.shared import DATA as TABLES
 
-DATA = json.loads((CONFORMANCE / "digest.json").read_text(encoding="utf-8"))
+DATA = json.loads((TABLES / "digest.json").read_text(encoding="utf-8"))
 GROUPS: dict[str, list[dict[str, Any]]] = {g["id"]: g["cases"] for g in DATA["groups"]}
 ERRORS: dict[str, str] = DATA["errors"]
 

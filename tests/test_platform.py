@@ -24,9 +24,9 @@ import pytest
 from imgdigest import platform as pf
 from imgdigest.errors import InvalidPlatformError
 from imgdigest.platform import Platform
-from tests.shared import CONFORMANCE
+from tests.shared import DATA as TABLES
 
-DATA = json.loads((CONFORMANCE / "platforms.json").read_text(encoding="utf-8"))
+DATA = json.loads((TABLES / "platforms.json").read_text(encoding="utf-8"))
 GROUPS: dict[str, list[dict[str, Any]]] = {g["id"]: g["cases"] for g in DATA["groups"]}
 
 LINUX_AMD64 = Platform("linux", "amd64")

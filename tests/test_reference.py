@@ -22,9 +22,9 @@ import pytest
 from imgdigest import reference as rf
 from imgdigest.errors import InvalidReferenceError, UsageError
 from imgdigest.reference import Reference
-from tests.shared import CONFORMANCE
+from tests.shared import DATA as TABLES
 
-DATA = json.loads((CONFORMANCE / "reference.json").read_text(encoding="utf-8"))
+DATA = json.loads((TABLES / "reference.json").read_text(encoding="utf-8"))
 GROUPS: dict[str, list[dict[str, Any]]] = {g["id"]: g["cases"] for g in DATA["groups"]}
 ERRORS: dict[str, str] = DATA["errors"]
 
