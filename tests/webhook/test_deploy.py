@@ -1,20 +1,22 @@
 """deploy/: rendered with ``kubectl kustomize`` and validated against the Kubernetes schemas.
 
-kubectl must be installed (it renders offline); a missing kubectl fails, it does not
-skip. Built-in kinds are validated strictly (unknown fields are errors) with
-``kubernetes-validate``; cert-manager's kinds have no schema there, so the test checks
-what ties them to the base instead: Secret names, issuers and the CA injection.
+kubectl comes from the project's tool folder (``make tools``: kubectl 1.34, kustomize 5.7);
+a missing kubectl fails, it does not skip. Built-in kinds are validated strictly (unknown
+fields are errors) with ``kubernetes-validate``; cert-manager's kinds have no schema there,
+so the test checks what ties them to the base instead: Secret names, issuers and the CA
+injection.
 """
 
 from __future__ import annotations
 
 import copy
-import shutil
 import subprocess
 
 import kubernetes_validate
 import pytest
 import yaml
+
+from tests.shared import tool
 
 from .process import ROOT
 
@@ -24,10 +26,7 @@ OVERLAYS = ["base", "overlays/cert-manager", "overlays/opt-in"]
 
 
 def render(path: str) -> list[dict]:
-    kubectl = shutil.which("kubectl")
-    assert kubectl, (
-        "kubectl is needed to render deploy/ (Debian: apt-get install kubernetes-client)"
-    )
+    kubectl = tool("kubectl")
     done = subprocess.run(
         [kubectl, "kustomize", str(DEPLOY / path)], capture_output=True, text=True, timeout=60
     )

