@@ -40,7 +40,14 @@ from imgdigest.errors import (
     ServerError,
     UnauthorizedError,
 )
-from imgdigest.registry.auth import Challenge, TokenCache, parse_challenges, scope_for
+from imgdigest.registry.auth import (
+    MAX_TOKEN_RESPONSE_BYTES,
+    Challenge,
+    TokenCache,
+    parse_challenges,
+    parse_token_response,
+    scope_for,
+)
 from imgdigest.registry.credentials import Credential, CredentialStore
 from imgdigest.registry.http import HttpClient, Response
 from imgdigest.registry.options import RegistryOptions
@@ -260,6 +267,7 @@ class Transport:
                 host=realm_host,
                 purpose="token",
                 content=urlencode(form).encode(),
+                stream=True,
             )
         else:
             params.extend(("scope", s) for s in scopes)
@@ -267,8 +275,16 @@ class Transport:
                 headers["Authorization"] = basic_header(cred)
             sep = "&" if "?" in realm else "?"
             url = realm + (sep + urlencode(params) if params else "")
-            resp = await self._send("GET", url, headers, host=realm_host, purpose="token")
-        body = await resp.aread()
+            resp = await self._send(
+                "GET", url, headers, host=realm_host, purpose="token", stream=True
+            )
+        what = f"token service {realm_host} for {host}"
+        try:
+            body = await _read_at_most(resp, MAX_TOKEN_RESPONSE_BYTES)
+        except _TooLarge:
+            raise AuthError(f"{what} answered more than 1 MiB; refusing to read it") from None
+        finally:
+            await resp.aclose()
         if resp.status_code in (401, 403):
             who = f"as {cred.username!r}" if cred.username else "anonymously"
             raise UnauthorizedError(
@@ -276,15 +292,9 @@ class Transport:
                 f"(HTTP {resp.status_code}); check the credentials (imgdigest login {host})"
             )
         if resp.status_code != 200:
-            raise _status_error(resp, f"token service for {host}", body)
-        try:
-            obj = json.loads(body)
-            token = obj.get("token") or obj.get("access_token")
-        except ValueError:
-            token = None
-        if not isinstance(token, str) or not token:
-            raise AuthError(f"token service for {host} answered without a token")
-        st.tokens.put(scopes, token, obj.get("expires_in"))
+            raise _status_error(resp, what, body)
+        token, expires_in = parse_token_response(body, what)
+        st.tokens.put(scopes, token, expires_in)
         return token
 
     # -- requests ------------------------------------------------------------------
@@ -525,6 +535,21 @@ class _TooLarge(Exception):
     def __init__(self, size: int) -> None:
         super().__init__(size)
         self.size = size
+
+
+async def _read_at_most(resp: Response, limit: int) -> bytes:
+    """A body of at most ``limit`` bytes, refused early when its length says it is more."""
+    length = resp.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        raise _TooLarge(int(length))
+    chunks: list[bytes] = []
+    total = 0
+    async for chunk in resp.aiter_raw():
+        total += len(chunk)
+        if total > limit:
+            raise _TooLarge(total)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 async def _drain(resp: Response) -> None:
