@@ -95,7 +95,11 @@ class Mirrors:
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{p}: not valid TOML: {exc}") from None
+            # "... (at line 3, column 7)": the line goes where every message puts it.
+            msg, line = str(exc), ""
+            if m := re.search(r" \(at line (\d+), column (\d+)\)$", msg):
+                msg, line = f"{msg[: m.start()]} (column {m.group(2)})", f":{m.group(1)}"
+            raise ConfigError(f"{p}{line}: not valid TOML: {msg}") from None
         except RecursionError:
             raise ConfigError(f"{p}: not valid TOML: nested too deeply") from None
         return cls(_parse(data, str(p), _Lines.scan(text)))
@@ -171,12 +175,10 @@ class _Lines:
         return lines
 
     def at(self, where: str, i: int, j: int | None = None) -> str:
-        """``file:line`` of registry ``i`` (or its mirror ``j``), or just the file."""
-        found: list[int] = self.registries
-        index = i
-        if j is not None:
-            found, index = (self.mirrors[i] if i < len(self.mirrors) else []), j
-        return f"{where}:{found[index]}" if index < len(found) else where
+        """``file:line`` of registry ``i``'s mirror ``j`` (inline: of the registry), or the file."""
+        if j is not None and i < len(self.mirrors) and j < len(self.mirrors[i]):
+            return f"{where}:{self.mirrors[i][j]}"
+        return f"{where}:{self.registries[i]}" if i < len(self.registries) else where
 
 
 def _field(table: dict[str, Any], key: str, kind: type, at: str, default: Any) -> Any:
