@@ -86,7 +86,7 @@ def parse_scope(scope: str) -> tuple[str, str, list[str]] | None:
 
 @dataclass
 class HostileAnswer:
-    """A 200 answer a broken or hostile token service gives instead of a token.
+    """An answer (200 unless ``status`` says) a broken or hostile token service gives.
 
     ``body`` is sent ``repeat`` times over, so a 50 MiB answer costs the test no 50 MiB
     buffer; ``chunked`` leaves out Content-Length, so the client cannot see the size
@@ -96,6 +96,7 @@ class HostileAnswer:
     body: bytes
     repeat: int = 1
     chunked: bool = False
+    status: int = 200
 
 
 class TokenServer:
@@ -349,7 +350,7 @@ def _make_handler(server: TokenServer) -> type[QuietHandler]:
             self.send_simple(200, body)
 
         def _hostile(self, answer: HostileAnswer) -> None:
-            self.send_response(200)
+            self.send_response(answer.status)
             self.send_header("Content-Type", "application/json")
             if answer.chunked:
                 self.send_header("Transfer-Encoding", "chunked")

@@ -85,6 +85,24 @@ def test_50_mib_token_answer_is_refused_after_at_most_1_mib(
     assert took < 5, took  # 50 MiB over loopback would still be quick; 1 MiB is quicker
 
 
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_50_mib_503_from_the_token_service_is_retried_unread_then_exit_5(
+    capsys, hostile, registry_token, unique_repo, tmp_home, test_ca, chunked
+):
+    hostile.hostile = HostileAnswer(b"<p>down</p>" * (MiB // 11), 50, chunked, status=503)
+    hostile.reset()
+    started = time.monotonic()
+    code, _, err = digest(capsys, registry_token, unique_repo, test_ca.ca_file, "--retries", "2")
+    assert time.monotonic() - started < 10
+    assert code == 5, err
+    assert err == (
+        f"imgdigest: error: {registry_token.host}/{unique_repo}:1: token service "
+        f"{hostile.host} for {registry_token.host}: registry answered HTTP 503\n"
+    )
+    # Each batch's token request and each reference's own: three tries apiece.
+    assert hostile.request_count == 6
+
+
 def test_a_valid_token_answer_still_works(
     capsys, anonymous_pull, registry_token, unique_repo, tmp_home, test_ca
 ):

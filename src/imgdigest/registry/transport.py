@@ -55,6 +55,8 @@ from imgdigest.registry.trace import RequestRecord, parse_ratelimit
 
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _MAX_REDIRECTS = 5
+# The most of an unwanted body (a retried 5xx, a redirect, a 401) read to keep the connection.
+_DRAIN_LIMIT = 64 * 1024
 # Scopes per token request: keeps the URL well under common 8 KiB limits.
 _SCOPES_PER_TOKEN_REQUEST = 64
 
@@ -279,10 +281,13 @@ class Transport:
                 "GET", url, headers, host=realm_host, purpose="token", stream=True
             )
         what = f"token service {realm_host} for {host}"
+        ok = resp.status_code == 200
         try:
-            body = await _read_at_most(resp, MAX_TOKEN_RESPONSE_BYTES)
+            body = await _read_at_most(resp, MAX_TOKEN_RESPONSE_BYTES if ok else _DRAIN_LIMIT)
         except _TooLarge:
-            raise AuthError(f"{what} answered more than 1 MiB; refusing to read it") from None
+            if ok:
+                raise AuthError(f"{what} answered more than 1 MiB; refusing to read it") from None
+            body = b""  # an error page: its status is the news, not its detail
         finally:
             await resp.aclose()
         if resp.status_code in (401, 403):
@@ -553,9 +558,13 @@ async def _read_at_most(resp: Response, limit: int) -> bytes:
 
 
 async def _drain(resp: Response) -> None:
-    """Read a small unwanted body so the connection goes back to the pool, then close."""
-    with suppress(NetworkError):
-        await resp.aread()
+    """Read a small unwanted body so the connection goes back to the pool, then close.
+
+    A body over 64 KiB (a 503 page, or a hostile endless one) is not worth the reading:
+    closing just costs this connection.
+    """
+    with suppress(NetworkError, _TooLarge):
+        await _read_at_most(resp, _DRAIN_LIMIT)
     await resp.aclose()
 
 
