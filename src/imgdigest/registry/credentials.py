@@ -306,7 +306,7 @@ def run_helper(exe: str, action: str, payload: bytes, timeout: float) -> tuple[i
     assert proc.stdin is not None and proc.stdout is not None
     deadline = time.monotonic() + timeout
     chunks: list[bytes] = []
-    total = 0
+    total, code = 0, -1
     problem = ""
     try:
         with suppress(BrokenPipeError):
