@@ -63,3 +63,25 @@ def test_missing_and_oversized_config_file(tmp_path: Path, capsys) -> None:
     assert capsys.readouterr().err == (
         f"imgdigest: error: {big}: configuration is larger than 16 MiB\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"\x00\x01\x02\x03", ": constraint is a binary file, not text"),
+        (b"kind: K8sImageDigests\n# caf\xe9\n", ":2: constraint is not UTF-8 text"),
+        (b"kind: [\n", ":2: invalid YAML: "),
+        (b"kind: ConfigMap\n", ": no K8sImageDigests constraint in this file"),
+    ],
+)
+def test_bad_constraint_file_is_one_exit_2_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, problem: str
+) -> None:
+    (tmp_path / "k.yaml").write_text("image: reg.io/a:1\n")
+    constraint = tmp_path / "constraint.yaml"
+    constraint.write_bytes(content)
+    code = main(["check", "--constraint", str(constraint), str(tmp_path / "k.yaml")])
+    out, err = capsys.readouterr()
+    assert (code, out) == (ConfigError.exit_code, "")
+    assert err.startswith(f"imgdigest: error: {constraint}{problem}"), err
+    assert err.count("\n") == 1 and "Traceback" not in err
