@@ -103,6 +103,24 @@ def test_50_mib_503_from_the_token_service_is_retried_unread_then_exit_5(
     assert hostile.request_count == 6
 
 
+@pytest.mark.parametrize(
+    "realm",
+    ["ftp://127.0.0.1/token", "::::", "https://[::1/token", "https://127.0.0.1:99999/token", "/t"],
+)
+def test_a_challenge_naming_an_unusable_realm_is_exit_4(
+    capsys, registry_token, fault_proxy, unique_repo, tmp_home, test_ca, realm
+):
+    proxy = fault_proxy(registry_token)
+    challenge = f'Bearer realm="{realm}",service="imgdigest-test-registry"'
+    proxy.status_then_ok(401, times=100, path=r"^/v2/$", headers={"WWW-Authenticate": challenge})
+    code, out, err = digest(capsys, proxy, unique_repo, test_ca.ca_file)
+    assert (code, out) == (AuthError.exit_code, "")
+    assert err == (
+        f"imgdigest: error: {proxy.host}/{unique_repo}:1: registry {proxy.host} named a token "
+        "realm that is not an http(s) URL\n"
+    )
+
+
 def test_a_valid_token_answer_still_works(
     capsys, anonymous_pull, registry_token, unique_repo, tmp_home, test_ca
 ):

@@ -17,6 +17,7 @@ import math
 import re
 import time
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from imgdigest.errors import AuthError
 
@@ -75,6 +76,18 @@ def parse_challenges(header: str | None) -> list[Challenge]:
         out.append(Challenge(scheme, params))
         rest = rest.lstrip(", ")
     return out
+
+
+def check_realm(realm: str, host: str) -> None:
+    """A challenge's realm must be an http(s) URL with a host, or there is nowhere to ask."""
+    try:
+        parts = urlsplit(realm)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+        ok = ok and parts.port != 0  # .port raises ValueError when out of range
+    except ValueError:
+        ok = False
+    if not ok:
+        raise AuthError(f"registry {host} named a token realm that is not an http(s) URL")
 
 
 def parse_token_response(body: bytes, what: str) -> tuple[str, float | None]:

@@ -44,6 +44,7 @@ from imgdigest.registry.auth import (
     MAX_TOKEN_RESPONSE_BYTES,
     Challenge,
     TokenCache,
+    check_realm,
     parse_challenges,
     parse_token_response,
     scope_for,
@@ -239,6 +240,7 @@ class Transport:
         realm = ch.realm
         if not realm:
             raise AuthError(f"registry {host} asked for a bearer token but named no realm")
+        check_realm(realm, host)
         realm_host = urlsplit(realm).netloc
         realm_scheme = urlsplit(realm).scheme
         cred = self._credential(host, "", st) if scopes else self.credentials.get(host)
