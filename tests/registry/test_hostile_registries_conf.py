@@ -48,6 +48,10 @@ GOOD = '[[registry]]\nprefix = "a.io"\nlocation = "a.io"\n\n'
             ":1: registry[1].location: '::::' is not host[:port][/path]",
         ),
         (
+            b'[[registry]]\nprefix = "a.io"\nlocation = "me:s3cret@a.io"\n',
+            ":1: registry[1].location: '…@a.io' is not host[:port][/path]",
+        ),
+        (
             b'[[registry]]\nlocation = "Mirror.io/UPPER"\n',
             ":1: registry[1].location: 'Mirror.io/UPPER' is not host[:port][/path]",
         ),

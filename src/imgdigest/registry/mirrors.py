@@ -194,6 +194,13 @@ def _toml_type(value: object) -> str:
     return "table" if name == "object" else name
 
 
+def _shown(value: str) -> str:
+    """A value for a message: short, and without what precedes an ``@`` (user:password@)."""
+    if "@" in value.partition("/")[0]:
+        value = "…@" + value.partition("@")[2]
+    return repr(value[:100])
+
+
 def _location(value: str, at: str) -> str:
     """A valid ``host[:port][/path]`` (one trailing slash forgiven), else a ConfigError."""
     text = value[:-1] if value.endswith("/") else value
@@ -201,17 +208,17 @@ def _location(value: str, at: str) -> str:
     domain = m.group("domain") if m else ""
     port = "" if domain.endswith("]") else domain.rpartition(":")[2] if ":" in domain else ""
     if m is None or (port and not 0 < int(port) < 65536):
-        raise ConfigError(f"{at}: {value[:100]!r} is not host[:port][/path]")
+        raise ConfigError(f"{at}: {_shown(value)} is not host[:port][/path]")
     return text
 
 
 def _prefix(value: str, at: str) -> str:
     if value.startswith("*."):
         if not _LOCATION.fullmatch(value[2:]) or "/" in value or ":" in value:
-            raise ConfigError(f"{at}: {value[:100]!r} is not *.domain")
+            raise ConfigError(f"{at}: {_shown(value)} is not *.domain")
         return value
     if "@" in value or ":" in value.partition("/")[2]:
-        raise ConfigError(f"{at}: {value[:100]!r}: prefixes with a tag or digest are not supported")
+        raise ConfigError(f"{at}: {_shown(value)}: prefixes with a tag or digest are not supported")
     return _location(value, at)
 
 
