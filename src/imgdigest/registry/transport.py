@@ -544,10 +544,11 @@ class _TooLarge(Exception):
         self.size = size
 
 
-async def _read_at_most(resp: Response, limit: int) -> bytes:
-    """A body of at most ``limit`` bytes, refused early when its length says it is more."""
+async def _read_at_most(resp: Response, limit: int, *, by_length: bool = True) -> bytes:
+    """A body of at most ``limit`` bytes, refused early (``by_length``) when its length says
+    it is more; a HEAD answer's length is the resource's, not a body's, so it reads none."""
     length = resp.headers.get("content-length", "")
-    if length.isdigit() and int(length) > limit:
+    if by_length and length.isdigit() and int(length) > limit:
         raise _TooLarge(int(length))
     chunks: list[bytes] = []
     total = 0
@@ -566,7 +567,7 @@ async def _drain(resp: Response) -> None:
     closing just costs this connection.
     """
     with suppress(NetworkError, _TooLarge):
-        await _read_at_most(resp, _DRAIN_LIMIT)
+        await _read_at_most(resp, _DRAIN_LIMIT, by_length=False)
     await resp.aclose()
 
 
