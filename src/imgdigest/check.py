@@ -333,12 +333,12 @@ def load_constraint(path: str) -> tuple[Any, ...]:
     from imgdigest.documents import load_all
     from imgdigest.documents.model import DocumentSyntaxError
     from imgdigest.errors import ConfigError
+    from imgdigest.jsonfile import decode_text, read_bounded
 
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read constraint: {exc}") from None
+        text = decode_text(read_bounded(path, "constraint"), path, "constraint")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: constraint not found") from None
     try:
         documents = load_all(text)
     except Exception as exc:  # yaml.YAMLError

@@ -127,7 +127,7 @@ async def config_bytes(source: ImageSource, manifest: Manifest, digest: str) -> 
 def image_config(data: bytes, where: str) -> dict[str, Any]:
     try:
         obj = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         raise UnsupportedError(f"{where}: config is not JSON") from None
     if not isinstance(obj, dict):
         raise UnsupportedError(f"{where}: config is not a JSON object")

@@ -28,10 +28,13 @@ from typing import Any
 from imgdigest import platform as platforms
 from imgdigest import reference as references
 from imgdigest.digest import Digest
-from imgdigest.errors import DocumentError, ImgdigestError
+from imgdigest.errors import ConfigError, ImgdigestError
+from imgdigest.jsonfile import MiB, decode_text, loads_object, read_bounded, type_name
 from imgdigest.reference import Reference
 
 LOCK_KEY = "imgdigest-lock"
+#: A lock of tens of thousands of images is a few MiB; more is not a lock file.
+MAX_LOCK_BYTES = 64 * MiB
 LOCK_VERSION = 1
 BUILDX_DIGEST = "containerimage.digest"
 BUILDX_NAME = "image.name"
@@ -116,45 +119,56 @@ def _key(text: str, where: str) -> tuple[Reference, str | None]:
     try:
         ref = references.parse_normalized(text)
     except ImgdigestError as exc:
-        raise DocumentError(f"{where}: {text}: {exc}") from None
+        raise ConfigError(f"{where}: {text}: {exc}") from None
     return ref.without_digest(), ref.digest
 
 
 def _digest(value: object, where: str) -> str:
     if not isinstance(value, str):
-        raise DocumentError(f"{where}: digest must be a string")
+        raise ConfigError(f"{where}: digest must be a string")
     try:
         return str(Digest.parse(value))
     except ImgdigestError as exc:
-        raise DocumentError(f"{where}: {exc}") from None
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def _optional_string(item: Mapping[str, Any], key: str, at: str) -> str | None:
+    value = item.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ConfigError(f"{at}.{key}: expected a string, got {type_name(value)}")
+    return value
 
 
 def _from_lock_json(obj: Mapping[str, Any], where: str) -> Lock:
-    if obj.get(LOCK_KEY) != LOCK_VERSION:
-        raise DocumentError(f"{where}: unsupported lock version {obj.get(LOCK_KEY)!r}")
+    version = obj.get(LOCK_KEY)
+    if type(version) is not int or version != LOCK_VERSION:
+        raise ConfigError(f"{where}: unsupported lock version {json.dumps(version)[:40]}")
     images = obj.get("images")
     if not isinstance(images, list):
-        raise DocumentError(f"{where}: 'images' must be a list")
+        raise ConfigError(f"{where}: images: expected an array, got {type_name(images)}")
     lock = Lock()
     for i, item in enumerate(images):
         at = f"{where}: images[{i}]"
         if not isinstance(item, dict) or not isinstance(item.get("reference"), str):
-            raise DocumentError(f"{at}: needs a 'reference' string")
+            raise ConfigError(f"{at}: needs a 'reference' string")
         ref, _ = _key(item["reference"], at)
-        children = item.get("children") or {}
+        children = item.get("children")
+        children = {} if children is None else children
         if not isinstance(children, dict):
-            raise DocumentError(f"{at}: 'children' must map platforms to digests")
+            raise ConfigError(f"{at}: 'children' must map platforms to digests")
+        platform = _optional_string(item, "platform", at)
+        media_type = _optional_string(item, "media_type", at)
         try:
-            plat = _platform_key(item.get("platform"))
+            plat = _platform_key(platform)
             kids = {_platform_key(p) or p: _digest(d, at) for p, d in children.items()}
         except ImgdigestError as exc:
-            raise DocumentError(f"{at}: {exc}") from None
+            raise ConfigError(f"{at}: {exc}") from None
         lock.add(
             LockEntry(
                 reference=str(ref),
                 digest=_digest(item.get("digest"), at),
                 platform=plat,
-                media_type=item.get("media_type"),
+                media_type=media_type,
                 children=kids,
             )
         )
@@ -179,13 +193,20 @@ def _from_buildx(obj: Mapping[str, Any], where: str) -> Lock:
         digest = _digest(record.get(BUILDX_DIGEST), where)
         names = record.get(BUILDX_NAME) or ""
         if not isinstance(names, str) or not names.strip():
-            raise DocumentError(f"{where}: build of {digest} names no image ({BUILDX_NAME})")
-        media = (record.get("containerimage.descriptor") or {}).get("mediaType")
+            raise ConfigError(f"{where}: build of {digest} names no image ({BUILDX_NAME})")
+        descriptor = record.get("containerimage.descriptor")
+        descriptor = {} if descriptor is None else descriptor
+        if not isinstance(descriptor, dict):
+            raise ConfigError(
+                f"{where}: containerimage.descriptor: expected an object, "
+                f"got {type_name(descriptor)}"
+            )
+        media = _optional_string(descriptor, "mediaType", f"{where}: containerimage.descriptor")
         for name in names.split(","):
             ref, _ = _key(name.strip(), where)
             lock.add(LockEntry(str(ref), digest, None, media))
     if not found:
-        raise DocumentError(
+        raise ConfigError(
             f"{where}: JSON is neither an imgdigest lock nor buildx metadata ({BUILDX_DIGEST})"
         )
     return lock
@@ -200,7 +221,7 @@ def _from_lines(text: str, where: str) -> Lock:
         at = f"{where}:{number}"
         ref, digest = _key(line, at)
         if digest is None:
-            raise DocumentError(f"{at}: {line}: expected name@digest")
+            raise ConfigError(f"{at}: {line}: expected name@digest")
         lock.add(LockEntry(str(ref), digest))
     return lock
 
@@ -208,13 +229,8 @@ def _from_lines(text: str, where: str) -> Lock:
 def loads(text: str, where: str = "<lock>") -> Lock:
     """A lock from text in any of the accepted formats (see module doc)."""
     stripped = text.lstrip("\ufeff \t\r\n")
-    if stripped.startswith("{"):
-        try:
-            obj = json.loads(stripped)
-        except ValueError as exc:
-            raise DocumentError(f"{where}: invalid JSON: {exc}") from None
-        if not isinstance(obj, dict):
-            raise DocumentError(f"{where}: expected a JSON object")
+    if stripped[:1] in ("{", "["):  # no reference starts so: JSON, which must be an object
+        obj = loads_object(text.lstrip("\ufeff"), where, "lock file")
         if LOCK_KEY in obj:
             return _from_lock_json(obj, where)
         return _from_buildx(obj, where)
@@ -227,11 +243,10 @@ def read_lock(paths: str | Path | Iterable[str | Path]) -> Lock:
     lock = Lock()
     for path in items:
         try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise DocumentError(f"{path}: cannot read lock file: {exc.strerror}") from None
-        except UnicodeDecodeError:
-            raise DocumentError(f"{path}: lock file is not UTF-8") from None
+            data = read_bounded(path, "lock file", MAX_LOCK_BYTES)
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: cannot read lock file: No such file or directory") from None
+        text = decode_text(data, str(path), "lock file")
         for entry in loads(text, str(path)).entries():
             lock.add(entry)
     return lock

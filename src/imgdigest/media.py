@@ -134,7 +134,7 @@ class Manifest:
         """Parse served bytes; the ``mediaType`` field wins over a vague Content-Type."""
         try:
             obj = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
             raise UnsupportedError(f"{where}: manifest is not valid JSON") from None
         if not isinstance(obj, dict):
             raise UnsupportedError(f"{where}: manifest is not a JSON object")

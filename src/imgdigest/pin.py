@@ -52,6 +52,7 @@ from imgdigest.edits import Edit, Replacement, apply_edits, unified_diff, write_
 from imgdigest.errors import (
     ImgdigestError,
     NotFoundError,
+    UnsupportedError,
     UsageError,
 )
 from imgdigest.lock import Lock, LockEntry
@@ -380,8 +381,9 @@ Answer = str | ImgdigestError
 def _platform_of_config(config: bytes, where: str) -> Platform:
     try:
         obj = json.loads(config)
-    except ValueError:
-        raise NotFoundError(f"{where}: image config is not JSON") from None
+    except (ValueError, RecursionError):
+        # Malformed registry content, as a malformed manifest is: exit 7, as resolve says.
+        raise UnsupportedError(f"{where}: image config is not valid JSON") from None
     if not isinstance(obj, dict) or not obj.get("os") or not obj.get("architecture"):
         raise NotFoundError(f"{where}: image config names no platform")
     return platforms.normalize(Platform.from_oci(obj))

@@ -443,7 +443,7 @@ def _best_child(manifest: Manifest, wanted: Platform, where: str) -> Descriptor:
 def _config_platform(config: bytes, where: str) -> Platform:
     try:
         obj = json.loads(config)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise UnsupportedError(f"{where}: image config is not valid JSON") from None
     if not isinstance(obj, dict) or not obj.get("architecture") or not obj.get("os"):
         raise PlatformNotFoundError(f"{where}: image config names no os/architecture")

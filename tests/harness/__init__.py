@@ -30,7 +30,14 @@ from .images import (
 from .recorder import RecordedRequest, RecorderServer
 from .registry import MISSING_BINARY, MODES, HarnessError, RegistryServer, registry_binary
 from .tls import TestCA, verify_for
-from .tokenserver import IssuedToken, TokenRequest, TokenServer, libtrust_key_id, parse_scope
+from .tokenserver import (
+    HostileAnswer,
+    IssuedToken,
+    TokenRequest,
+    TokenServer,
+    libtrust_key_id,
+    parse_scope,
+)
 
 __all__ = [
     "DEFAULT_PLATFORMS",
@@ -40,6 +47,7 @@ __all__ = [
     "Fault",
     "FaultProxy",
     "HarnessError",
+    "HostileAnswer",
     "IssuedToken",
     "ProxiedRequest",
     "PushedImage",

@@ -84,6 +84,21 @@ def parse_scope(scope: str) -> tuple[str, str, list[str]] | None:
     return kind, name, [a for a in actions.split(",") if a]
 
 
+@dataclass
+class HostileAnswer:
+    """An answer (200 unless ``status`` says) a broken or hostile token service gives.
+
+    ``body`` is sent ``repeat`` times over, so a 50 MiB answer costs the test no 50 MiB
+    buffer; ``chunked`` leaves out Content-Length, so the client cannot see the size
+    coming and must stop reading on its own.
+    """
+
+    body: bytes
+    repeat: int = 1
+    chunked: bool = False
+    status: int = 200
+
+
 class TokenServer:
     """Threaded HTTPS (or HTTP) token server; use as a context manager or start()/stop()."""
 
@@ -112,6 +127,8 @@ class TokenServer:
         self.tls = tls
         self.requests: list[TokenRequest] = []
         self.issued: list[IssuedToken] = []
+        #: When set, every token request is answered with this instead of a token.
+        self.hostile: HostileAnswer | None = None
         self._lock = threading.Lock()
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self._cert = self._self_signed(self._key)
@@ -309,6 +326,9 @@ def _make_handler(server: TokenServer) -> type[QuietHandler]:
             service: str,
             scopes: list[str],
         ) -> None:
+            if server.hostile is not None:
+                self._hostile(server.hostile)
+                return
             ok, who = server.authenticate(user, password)
             if malformed or not ok:
                 self.send_simple(
@@ -328,5 +348,25 @@ def _make_handler(server: TokenServer) -> type[QuietHandler]:
                 }
             ).encode()
             self.send_simple(200, body)
+
+        def _hostile(self, answer: HostileAnswer) -> None:
+            self.send_response(answer.status)
+            self.send_header("Content-Type", "application/json")
+            if answer.chunked:
+                self.send_header("Transfer-Encoding", "chunked")
+            else:
+                self.send_header("Content-Length", str(len(answer.body) * answer.repeat))
+            self.end_headers()
+            try:
+                for _ in range(answer.repeat):
+                    if answer.chunked:
+                        self.wfile.write(f"{len(answer.body):x}\r\n".encode())
+                        self.wfile.write(answer.body + b"\r\n")
+                    else:
+                        self.wfile.write(answer.body)
+                if answer.chunked:
+                    self.wfile.write(b"0\r\n\r\n")
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # the client stopped reading, as it should
 
     return TokenHandler

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from imgdigest.errors import DocumentError
+from imgdigest.errors import ConfigError
 from imgdigest.lock import Lock, LockEntry, loads, read_lock
 from imgdigest.reference import normalize
 
@@ -94,11 +94,11 @@ def test_a_platform_question_is_answered_from_an_index_entry_children():
             '{"imgdigest-lock": 9, "images": []}',
             "unsupported lock version 9",
         ),
-        ("broken JSON", "{", "lock.txt: invalid JSON"),
+        ("broken JSON", "{", "lock.txt:1: lock file is not valid JSON"),
     ],
 )
 def test_malformed_locks_are_usage_errors_naming_file_and_line(case, text, message):
-    with pytest.raises(DocumentError) as info:
+    with pytest.raises(ConfigError) as info:
         loads(text, "lock.txt")
     assert message in str(info.value)
     assert info.value.exit_code == 2
@@ -110,5 +110,72 @@ def test_read_lock_merges_files_later_ones_winning(tmp_path):
     assert (
         read_lock([tmp_path / "a", tmp_path / "b"]).lookup(normalize("reg.io/app:v1")).digest == B
     )  # type: ignore[union-attr]
-    with pytest.raises(DocumentError, match="cannot read lock file"):
+    with pytest.raises(ConfigError, match="cannot read lock file"):
         read_lock(tmp_path / "missing")
+
+
+def _lock_json(**item: object) -> str:
+    return json.dumps({"imgdigest-lock": 1, "images": [{"reference": "reg.io/a:1", **item}]})
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"\x00\x01\x02\x03", ": lock file is a binary file, not text"),
+        (f"reg.io/a:1@{A}\n# caf\xe9\n".encode("latin-1"), ":2: lock file is not UTF-8 text"),
+        (b"{not json", ":1: lock file is not valid JSON: Expecting property name"),
+        (b'[{"reference": "reg.io/a:1"}]', ": lock file must be a JSON object, got array"),
+        (b"[" * 100_000 + b"]" * 100_000, ": lock file is nested too deeply"),
+        (b'{"imgdigest-lock": true, "images": []}', ": unsupported lock version true"),
+        (b'{"imgdigest-lock": "1", "images": []}', ': unsupported lock version "1"'),
+        (b'{"imgdigest-lock": 1, "images": {}}', ": images: expected an array, got object"),
+        (_lock_json(digest=A, platform=5).encode(), ": images[0].platform: expected a string"),
+        (_lock_json(digest=A, media_type=[]).encode(), ": images[0].media_type: expected a"),
+        (_lock_json(digest=5).encode(), ": images[0]: digest must be a string"),
+        (_lock_json(digest=A, children=[B]).encode(), ": images[0]: 'children' must map"),
+        (
+            json.dumps(
+                {
+                    "containerimage.digest": A,
+                    "image.name": "reg.io/a:1",
+                    "containerimage.descriptor": [],
+                }
+            ).encode(),
+            ": containerimage.descriptor: expected an object, got array",
+        ),
+        (
+            json.dumps(
+                {
+                    "containerimage.digest": A,
+                    "image.name": "reg.io/a:1",
+                    "containerimage.descriptor": {"mediaType": 7},
+                }
+            ).encode(),
+            ": containerimage.descriptor.mediaType: expected a string, got integer",
+        ),
+    ],
+)
+def test_hostile_lock_file_is_one_exit_2_line_through_pin(tmp_path, capsys, content, problem):
+    from imgdigest.cli.main import main
+
+    (tmp_path / "k.yaml").write_text("image: reg.io/a:1\n")
+    lock = tmp_path / "images.lock"
+    lock.write_bytes(content)
+    code = main(["pin", str(tmp_path / "k.yaml"), "--lock", str(lock), "--offline"])
+    out, err = capsys.readouterr()
+    assert (code, out) == (ConfigError.exit_code, "")
+    assert err.startswith(f"imgdigest: error: {lock}{problem}"), err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert (tmp_path / "k.yaml").read_text() == "image: reg.io/a:1\n"
+
+
+def test_oversized_or_unreadable_lock_file(tmp_path):
+    big = tmp_path / "big.lock"
+    with big.open("wb") as f:
+        f.truncate(65 * 1024 * 1024)  # sparse
+    with pytest.raises(ConfigError) as info:
+        read_lock(big)
+    assert str(info.value) == f"{big}: lock file is larger than 64 MiB"
+    with pytest.raises(ConfigError) as info:
+        read_lock(tmp_path)
+    assert str(info.value) == f"{tmp_path}: cannot read lock file: Is a directory"

@@ -88,7 +88,7 @@ def test_blocked_registry_and_bad_config(tmp_path):
     m = Mirrors.load(_conf(tmp_path, '[[registry]]\nprefix = "bad.io"\nblocked = true\n'))
     with pytest.raises(UsageError, match="blocked"):
         m.endpoints("bad.io/x", by_digest=False)
-    with pytest.raises(ConfigError, match=r"registries\.conf: not valid TOML"):
+    with pytest.raises(ConfigError, match=r"registries\.conf:1: not valid TOML"):
         Mirrors.load(_conf(tmp_path, "[[registry]\n"))
 
 

@@ -28,6 +28,7 @@ import yaml
 from imgdigest.documents.finder import FinderOptions
 from imgdigest.documents.yamltext import KubeLoader
 from imgdigest.errors import ConfigError
+from imgdigest.jsonfile import decode_text, read_bounded, type_name
 from imgdigest.kubernetes import NO_EXTRA_PATHS, ExtraPaths, parse_path
 from imgdigest.kubernetes import Path as FieldPath
 
@@ -50,23 +51,36 @@ class FinderConfig:
 def _strings(value: Any, where: str) -> tuple[str, ...]:
     if value is None:
         return ()
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{where} must be a list of strings")
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}: expected a list of strings, got {_kind(value)}")
+    for i, item in enumerate(value):
+        if not isinstance(item, str):
+            raise ConfigError(f"{where}[{i}]: expected a string, got {_kind(item)}")
     return tuple(value)
+
+
+def _kind(value: object) -> str:
+    """YAML's words for a value's type: mapping and list, as the file's author wrote them."""
+    return {"object": "mapping", "array": "list"}.get(type_name(value), type_name(value))
 
 
 def _paths(value: Any, where: str) -> Mapping[str, tuple[FieldPath, ...]]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise ConfigError(f"{where} must map a kind to a list of field paths")
+        raise ConfigError(f"{where}: expected a mapping of kind to field paths, got {_kind(value)}")
     out: dict[str, tuple[FieldPath, ...]] = {}
     for kind, paths in value.items():
         texts = _strings([paths] if isinstance(paths, str) else paths, f"{where}.{kind}")
-        try:
-            out[str(kind)] = tuple(parse_path(text) for text in texts)
-        except ValueError as exc:
-            raise ConfigError(f"{where}.{kind}: {exc}") from None
+        parsed = []
+        for text in texts:
+            try:
+                parsed.append(parse_path(text))
+            except ValueError:
+                raise ConfigError(
+                    f"{where}.{kind}: {text[:80]!r} is not a field path like spec.steps[*].image"
+                ) from None
+        out[str(kind)] = tuple(parsed)
     return out
 
 
@@ -74,11 +88,14 @@ def load_config(path: str | Path) -> FinderConfig:
     """Read a configuration file; a missing or malformed one is a ``ConfigError``."""
     file = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{file}: cannot read configuration: {exc}") from None
+        raw = read_bounded(path, "configuration")
+    except FileNotFoundError:
+        raise ConfigError(f"{file}: configuration not found") from None
+    text = decode_text(raw, file, "configuration")
     try:
         data = yaml.load(text, Loader=KubeLoader)
+    except RecursionError:
+        raise ConfigError(f"{file}: invalid YAML: nested too deeply") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
@@ -86,7 +103,7 @@ def load_config(path: str | Path) -> FinderConfig:
     if data is None:
         return FinderConfig(file=file)
     if not isinstance(data, dict):
-        raise ConfigError(f"{file}: the configuration must be a mapping")
+        raise ConfigError(f"{file}: the configuration must be a mapping, got {_kind(data)}")
     return FinderConfig(
         file=file,
         exempt_images=_strings(data.get("exemptImages"), f"{file}: exemptImages"),

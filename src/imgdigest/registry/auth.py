@@ -12,9 +12,14 @@ before they expire.
 
 from __future__ import annotations
 
+import json
+import math
 import re
 import time
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from imgdigest.errors import AuthError
 
 _PARAM = re.compile(r'\s*([A-Za-z0-9_\-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))\s*,?')
 
@@ -22,6 +27,12 @@ _PARAM = re.compile(r'\s*([A-Za-z0-9_\-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*
 _EXPIRY_MARGIN = 10.0
 # The token spec's default lifetime when ``expires_in`` is absent.
 _DEFAULT_TOKEN_SECONDS = 60
+#: A token answer is a few KiB; more is a broken or hostile token service.
+MAX_TOKEN_RESPONSE_BYTES = 1024 * 1024
+# No token service issues tokens for longer; a bigger ``expires_in`` is garbage.
+_MAX_TOKEN_SECONDS = 366 * 24 * 3600
+# What an Authorization header may carry (RFC 6750 b64token, and JWTs are within it).
+_TOKEN_CHARS = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 
 
 @dataclass(frozen=True)
@@ -65,6 +76,54 @@ def parse_challenges(header: str | None) -> list[Challenge]:
         out.append(Challenge(scheme, params))
         rest = rest.lstrip(", ")
     return out
+
+
+def check_realm(realm: str, host: str) -> None:
+    """A challenge's realm must be an http(s) URL with a host, or there is nowhere to ask."""
+    try:
+        parts = urlsplit(realm)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+        ok = ok and parts.port != 0  # .port raises ValueError when out of range
+    except ValueError:
+        ok = False
+    if not ok:
+        raise AuthError(f"registry {host} named a token realm that is not an http(s) URL")
+
+
+def parse_token_response(body: bytes, what: str) -> tuple[str, float | None]:
+    """The token and its lifetime from a token service's 200 answer, checked.
+
+    ``what`` names the service (``token service HOST for REGISTRY``). Every defect is one
+    ``AuthError`` that never quotes the body: it may hold a token.
+    """
+    try:
+        obj = json.loads(body)
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, nested without end
+        raise AuthError(f"{what} answered a body that is not JSON") from None
+    if not isinstance(obj, dict):
+        raise AuthError(f"{what} answered JSON that is not an object")
+    # ``token`` is the spec's; ``access_token`` the OAuth2 name some services use instead.
+    key = "token" if obj.get("token") not in (None, "") else "access_token"
+    token = obj.get(key)
+    if token is None or token == "":
+        raise AuthError(f"{what} answered without a token")
+    if not isinstance(token, str):
+        raise AuthError(f"{what} answered a {key} that is not a string")
+    if not _TOKEN_CHARS.fullmatch(token):
+        raise AuthError(f"{what} answered a {key} with characters a header cannot carry")
+    expires_in = obj.get("expires_in")
+    if expires_in is None:
+        return token, None
+    if isinstance(expires_in, bool) or not isinstance(expires_in, int | float):
+        raise AuthError(f"{what} answered an expires_in that is not a number")
+    finite = not isinstance(expires_in, float) or math.isfinite(expires_in)
+    if not finite or not 0 <= expires_in <= _MAX_TOKEN_SECONDS:
+        # An integer may have hundreds of digits: too big for a float, and for a message.
+        shown = f"{expires_in:g}" if isinstance(expires_in, float) else str(expires_in)[:20]
+        raise AuthError(
+            f"{what} answered expires_in {shown}, outside 0 to {_MAX_TOKEN_SECONDS} seconds"
+        )
+    return token, float(expires_in)
 
 
 def scope_for(repository: str, actions: str = "pull") -> str:

@@ -19,20 +19,32 @@ import base64
 import json
 import logging
 import os
+import re
+import selectors
 import shutil
+import signal
 import subprocess
 import threading
+import time
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from imgdigest.errors import AuthError, ConfigError
 from imgdigest.files import replace_file
+from imgdigest.jsonfile import loads_object, read_bounded, type_name
 
 log = logging.getLogger("imgdigest.credentials")
 
 DOCKER_HUB_KEY = "https://index.docker.io/v1/"
 _HUB_ALIASES = ("docker.io", "index.docker.io", "registry-1.docker.io", DOCKER_HUB_KEY)
+#: A credential helper gets this long to answer (some take most of a second) ...
+HELPER_TIMEOUT = 30.0
+#: ... and may print this much: a credential is a few KiB at most.
+MAX_HELPER_OUTPUT = 1024 * 1024
+# What docker-credential-<name> may be called: a name, never a path.
+_HELPER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 @dataclass(frozen=True)
@@ -83,36 +95,65 @@ def _hosts_for(registry: str) -> tuple[str, ...]:
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
+    """A credentials file, checked whole: a malformed one is an error for every registry."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = read_bounded(path, "credentials file")
     except FileNotFoundError:
         return None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read credentials file: {exc.strerror}") from None
-    if not text.strip():
+    if not data.strip():
         return {}
-    try:
-        obj = json.loads(text)
-    except ValueError as exc:
-        raise ConfigError(f"{path}:{exc.lineno}: credentials file is not valid JSON") from None
-    if not isinstance(obj, dict):
-        raise ConfigError(f"{path}: credentials file is not a JSON object")
+    obj = loads_object(data, str(path), "credentials file")
+    _check_shape(obj, str(path))
     return obj
+
+
+def _check_shape(obj: dict[str, Any], where: str) -> None:
+    """Types of the fields Docker and containers define, and every ``auth`` value decodes."""
+    auths = obj.get("auths")
+    if auths is not None:
+        if not isinstance(auths, dict):
+            raise ConfigError(f"{where}: auths: expected an object, got {type_name(auths)}")
+        for key, entry in auths.items():
+            _decode_entry(entry, f"{where}: auths[{key}]")
+    helpers = obj.get("credHelpers")
+    if helpers is not None:
+        if not isinstance(helpers, dict):
+            raise ConfigError(f"{where}: credHelpers: expected an object, got {type_name(helpers)}")
+        for key, name in helpers.items():
+            _check_helper_name(name, f"{where}: credHelpers[{key}]")
+    store = obj.get("credsStore")
+    if store is not None:
+        _check_helper_name(store, f"{where}: credsStore")
+
+
+def _check_helper_name(name: object, where: str) -> None:
+    if not isinstance(name, str):
+        raise ConfigError(f"{where}: expected a string, got {type_name(name)}")
+    if name and not _HELPER_NAME.fullmatch(name):
+        raise ConfigError(f"{where}: {name[:60]!r} is not a credential helper name")
 
 
 def _decode_entry(entry: Any, where: str) -> Credential:
     if not isinstance(entry, dict):
-        return ANONYMOUS
+        raise ConfigError(f"{where}: expected an object, got {type_name(entry)}")
+    for name in ("auth", "username", "password", "identitytoken", "registrytoken"):
+        value = entry.get(name)
+        if value is not None and not isinstance(value, str):
+            # The type only: the value may be a secret.
+            raise ConfigError(f"{where}.{name}: expected a string, got {type_name(value)}")
     if entry.get("identitytoken"):
         return Credential(username=entry.get("username", ""), identity_token=entry["identitytoken"])
     if entry.get("registrytoken"):
         return Credential(registry_token=entry["registrytoken"])
     if entry.get("auth"):
         try:
-            raw = base64.b64decode(entry["auth"]).decode("utf-8")
-            user, _, password = raw.partition(":")
+            # Go's decoder, which wrote it, skips line breaks; anything else is not base64.
+            raw = base64.b64decode("".join(entry["auth"].split()), validate=True).decode("utf-8")
         except (ValueError, UnicodeDecodeError):
-            raise ConfigError(f"{where}: the 'auth' value is not base64 of user:password") from None
+            raw = ""
+        user, sep, password = raw.partition(":")
+        if not sep:
+            raise ConfigError(f"{where}.auth: not base64 of user:password")
         return Credential(username=user, password=password)
     if entry.get("username") and entry.get("password"):
         return Credential(username=entry["username"], password=entry["password"])
@@ -127,6 +168,7 @@ class CredentialStore:
         docker_config: str | Path | None = None,
         auth_file: str | Path | None = None,
         warn: Any = None,
+        helper_timeout: float | None = None,
     ) -> None:
         self._docker_path = docker_config_path(docker_config)
         self._auth_paths = auth_file_paths(auth_file)
@@ -135,6 +177,7 @@ class CredentialStore:
         self._warned: set[str] = set()
         self._lock = threading.Lock()
         self._explicit: dict[str, Credential] = {}
+        self._helper_timeout = HELPER_TIMEOUT if helper_timeout is None else helper_timeout
 
     def set(self, registry: str, credential: Credential) -> None:
         """Credentials given directly (flags, a mounted Secret) win over files."""
@@ -223,25 +266,82 @@ class CredentialStore:
                     f"installed; continuing without credentials for {server}"
                 )
             return ANONYMOUS
-        try:
-            proc = subprocess.run(
-                [exe, "get"], input=server.encode(), capture_output=True, timeout=30, check=False
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            self._warn(f"credential helper docker-credential-{helper} failed: {type(exc).__name__}")
-            return ANONYMOUS
-        if proc.returncode != 0:
+        code, out = run_helper(exe, "get", server.encode(), self._helper_timeout)
+        if code != 0:
             # "credentials not found" is the normal answer for an unknown server.
             return ANONYMOUS
+        name = f"credential helper docker-credential-{helper}"
         try:
-            obj = json.loads(proc.stdout)
-        except ValueError:
-            self._warn(f"credential helper docker-credential-{helper} answered non-JSON")
-            return ANONYMOUS
+            obj = json.loads(out)
+        except (ValueError, RecursionError):  # not JSON, not UTF-8, nested without end
+            obj = None
+        if not isinstance(obj, dict):
+            raise AuthError(f"{name} answered something other than a JSON object for {server}")
         user, secret = obj.get("Username", ""), obj.get("Secret", "")
+        if not isinstance(user, str) or not isinstance(secret, str):
+            raise AuthError(f"{name} answered a non-string Username or Secret for {server}")
         if user == "<token>":
             return Credential(identity_token=secret)
         return Credential(username=user, password=secret)
+
+
+def run_helper(exe: str, action: str, payload: bytes, timeout: float) -> tuple[int, bytes]:
+    """Run a credential helper with bounded time and output; its exit code and stdout.
+
+    A helper is somebody else's program: one that hangs, or prints without end, must
+    cost at most ``timeout`` seconds and ``MAX_HELPER_OUTPUT`` bytes, and is then killed
+    with everything it started. stderr is discarded: it may echo the secret.
+    """
+    name = Path(exe).name
+    try:
+        proc = subprocess.Popen(
+            [exe, action],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        raise AuthError(f"credential helper {name} could not be run: {exc.strerror}") from None
+    assert proc.stdin is not None and proc.stdout is not None
+    deadline = time.monotonic() + timeout
+    chunks: list[bytes] = []
+    total, code = 0, -1
+    problem = ""
+    try:
+        with suppress(BrokenPipeError):
+            proc.stdin.write(payload)
+            proc.stdin.close()
+        fd = proc.stdout.fileno()
+        with selectors.DefaultSelector() as sel:
+            sel.register(fd, selectors.EVENT_READ)
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0 or not sel.select(left):
+                    problem = f"did not answer within {timeout:g}s"
+                    break
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    break
+                total += len(chunk)
+                if total > MAX_HELPER_OUTPUT:
+                    problem = f"printed more than {MAX_HELPER_OUTPUT // 1024} KiB"
+                    break
+                chunks.append(chunk)
+        if not problem:
+            try:
+                code = proc.wait(max(deadline - time.monotonic(), 0.01))
+            except subprocess.TimeoutExpired:
+                problem = f"did not exit within {timeout:g}s"
+    finally:
+        if proc.poll() is None:
+            with suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        proc.stdout.close()
+    if problem:
+        raise AuthError(f"credential helper {name} {problem} ({action}); it was stopped")
+    return code, b"".join(chunks)
 
 
 def _host_of_key(key: str) -> str:
@@ -279,10 +379,8 @@ def login(
                 f"{path}: credential helper docker-credential-{helper} is not installed"
             )
         payload = json.dumps({"ServerURL": key, "Username": username, "Secret": password})
-        proc = subprocess.run(
-            [exe, "store"], input=payload.encode(), capture_output=True, timeout=30, check=False
-        )
-        if proc.returncode != 0:
+        code, _ = run_helper(exe, "store", payload.encode(), HELPER_TIMEOUT)
+        if code != 0:
             raise AuthError(
                 f"credential helper docker-credential-{helper} could not store the login"
             )
@@ -302,10 +400,8 @@ def logout(registry: str, docker_config: str | Path | None = None) -> bool:
     helper = (obj.get("credHelpers") or {}).get(key) or obj.get("credsStore")
     removed = False
     if helper and (exe := shutil.which(f"docker-credential-{helper}")):
-        proc = subprocess.run(
-            [exe, "erase"], input=key.encode(), capture_output=True, timeout=30, check=False
-        )
-        removed = proc.returncode == 0
+        code, _ = run_helper(exe, "erase", key.encode(), HELPER_TIMEOUT)
+        removed = code == 0
     auths = obj.get("auths") or {}
     if key in auths:
         del auths[key]

@@ -97,7 +97,7 @@ async def list_tags(
 def _parse_page(body: bytes, where: str) -> TagPage:
     try:
         obj = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         raise UnsupportedError(f"{where}: the answer is not JSON") from None
     if not isinstance(obj, dict):
         raise UnsupportedError(f"{where}: the answer is not a JSON object")

@@ -40,7 +40,15 @@ from imgdigest.errors import (
     ServerError,
     UnauthorizedError,
 )
-from imgdigest.registry.auth import Challenge, TokenCache, parse_challenges, scope_for
+from imgdigest.registry.auth import (
+    MAX_TOKEN_RESPONSE_BYTES,
+    Challenge,
+    TokenCache,
+    check_realm,
+    parse_challenges,
+    parse_token_response,
+    scope_for,
+)
 from imgdigest.registry.credentials import Credential, CredentialStore
 from imgdigest.registry.http import HttpClient, Response
 from imgdigest.registry.options import RegistryOptions
@@ -48,6 +56,8 @@ from imgdigest.registry.trace import RequestRecord, parse_ratelimit
 
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _MAX_REDIRECTS = 5
+# The most of an unwanted body (a retried 5xx, a redirect, a 401) read to keep the connection.
+_DRAIN_LIMIT = 64 * 1024
 # Scopes per token request: keeps the URL well under common 8 KiB limits.
 _SCOPES_PER_TOKEN_REQUEST = 64
 
@@ -230,6 +240,7 @@ class Transport:
         realm = ch.realm
         if not realm:
             raise AuthError(f"registry {host} asked for a bearer token but named no realm")
+        check_realm(realm, host)
         realm_host = urlsplit(realm).netloc
         realm_scheme = urlsplit(realm).scheme
         cred = self._credential(host, "", st) if scopes else self.credentials.get(host)
@@ -260,6 +271,7 @@ class Transport:
                 host=realm_host,
                 purpose="token",
                 content=urlencode(form).encode(),
+                stream=True,
             )
         else:
             params.extend(("scope", s) for s in scopes)
@@ -267,8 +279,19 @@ class Transport:
                 headers["Authorization"] = basic_header(cred)
             sep = "&" if "?" in realm else "?"
             url = realm + (sep + urlencode(params) if params else "")
-            resp = await self._send("GET", url, headers, host=realm_host, purpose="token")
-        body = await resp.aread()
+            resp = await self._send(
+                "GET", url, headers, host=realm_host, purpose="token", stream=True
+            )
+        what = f"token service {realm_host} for {host}"
+        ok = resp.status_code == 200
+        try:
+            body = await _read_at_most(resp, MAX_TOKEN_RESPONSE_BYTES if ok else _DRAIN_LIMIT)
+        except _TooLarge:
+            if ok:
+                raise AuthError(f"{what} answered more than 1 MiB; refusing to read it") from None
+            body = b""  # an error page: its status is the news, not its detail
+        finally:
+            await resp.aclose()
         if resp.status_code in (401, 403):
             who = f"as {cred.username!r}" if cred.username else "anonymously"
             raise UnauthorizedError(
@@ -276,15 +299,9 @@ class Transport:
                 f"(HTTP {resp.status_code}); check the credentials (imgdigest login {host})"
             )
         if resp.status_code != 200:
-            raise _status_error(resp, f"token service for {host}", body)
-        try:
-            obj = json.loads(body)
-            token = obj.get("token") or obj.get("access_token")
-        except ValueError:
-            token = None
-        if not isinstance(token, str) or not token:
-            raise AuthError(f"token service for {host} answered without a token")
-        st.tokens.put(scopes, token, obj.get("expires_in"))
+            raise _status_error(resp, what, body)
+        token, expires_in = parse_token_response(body, what)
+        st.tokens.put(scopes, token, expires_in)
         return token
 
     # -- requests ------------------------------------------------------------------
@@ -527,10 +544,30 @@ class _TooLarge(Exception):
         self.size = size
 
 
+async def _read_at_most(resp: Response, limit: int, *, by_length: bool = True) -> bytes:
+    """A body of at most ``limit`` bytes, refused early (``by_length``) when its length says
+    it is more; a HEAD answer's length is the resource's, not a body's, so it reads none."""
+    length = resp.headers.get("content-length", "")
+    if by_length and length.isdigit() and int(length) > limit:
+        raise _TooLarge(int(length))
+    chunks: list[bytes] = []
+    total = 0
+    async for chunk in resp.aiter_raw():
+        total += len(chunk)
+        if total > limit:
+            raise _TooLarge(total)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def _drain(resp: Response) -> None:
-    """Read a small unwanted body so the connection goes back to the pool, then close."""
-    with suppress(NetworkError):
-        await resp.aread()
+    """Read a small unwanted body so the connection goes back to the pool, then close.
+
+    A body over 64 KiB (a 503 page, or a hostile endless one) is not worth the reading:
+    closing just costs this connection.
+    """
+    with suppress(NetworkError, _TooLarge):
+        await _read_at_most(resp, _DRAIN_LIMIT, by_length=False)
     await resp.aclose()
 
 
