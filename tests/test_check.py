@@ -263,7 +263,9 @@ def test_a_malformed_config_is_a_one_line_error_exit_2(
     config.write_text("exemptImages: nginx\n")
     code, _, err = run(capsys, "check", "--config", str(config), str(tmp_path))
     assert code == 2
-    assert err.strip() == f"imgdigest: error: {config}: exemptImages must be a list of strings"
+    assert err.strip() == (
+        f"imgdigest: error: {config}: exemptImages: expected a list of strings, got string"
+    )
 
 
 def test_a_constraint_file_without_a_constraint_is_refused(
