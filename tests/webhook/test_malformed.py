@@ -155,5 +155,41 @@ def test_fuzzed_reviews_never_get_a_500(validating, review):
             raise AssertionError(f"connection failed: {exc}\n{validating.log()}") from exc
         assert resp.status_code in (200, 400), resp.text
         if resp.status_code == 200:
-            answer(review, resp)
+            status = answer(review, resp).get("status", {})
+            # A crash answered inside the review is still a crash.
+            assert status.get("code") != 500 and status.get("reason") != "InternalError", status
+            assert "in the webhook)" not in status.get("message", ""), status
     assert validating.proc is not None and validating.proc.poll() is None
+
+
+def test_the_fuzzed_server_counted_no_internal_error(validating):
+    """Run after the fuzz test (same server): no review ended in the handlers' except."""
+    metrics = validating.client.get(validating.url + "/metrics").text
+    assert 'verdict="error"' not in metrics
+
+
+def test_an_unexpected_failure_is_a_clear_denial_not_a_500(webhook_process):
+    """A bug planted in the handlers (tests/webhook/faulty.py) fails closed, and says so."""
+    server = webhook_process("--pin", "127.0.0.1:9/*", module="tests.webhook.faulty")
+    for endpoint in ("/validate", "/mutate"):
+        bad = admission_review(workload("Pod", "nginx", name="explode"))
+        resp = answer(bad, server.post(endpoint, bad))
+        uid = bad["request"]["uid"]
+        assert resp["allowed"] is False
+        assert resp["status"] == {
+            "code": 403,
+            "reason": "Forbidden",
+            "message": "imgdigest webhook: could not review this Pod (KeyError in the webhook); "
+            f"refused to fail closed, the webhook's log has the details (uid {uid})",
+        }
+        good = admission_review(workload("Pod", f"nginx@sha256:{'a' * 64}"))
+        assert answer(good, server.post(endpoint, good)) == {
+            "uid": good["request"]["uid"],
+            "allowed": True,
+        }
+    assert "KeyError: 'planted'" in server.log()  # the details, for the operator
+    metrics = server.client.get(server.url + "/metrics").text.splitlines()
+    for endpoint in ("validate", "mutate"):
+        assert f'imgdigest_webhook_requests_total{{endpoint="{endpoint}",verdict="error"}} 1.0' in (
+            metrics
+        )
