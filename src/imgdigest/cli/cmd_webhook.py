@@ -115,6 +115,7 @@ def run_serve(args: argparse.Namespace) -> int:
     from imgdigest.registry.credentials import CredentialStore
 
     for path in args.pull_secret:  # refuse a malformed Secret now, with its file name
+        configs.check_pull_secret(path)
         CredentialStore().add_dockerconfigjson(path)
     options = resolve_options(args, None)
     # Lookups in flight outlive a request, not the registry timeout; the on-disk caches
