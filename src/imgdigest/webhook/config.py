@@ -1,9 +1,10 @@
 """What the webhook enforces and pins, read from flags and an optional YAML file.
 
 Every decision the webhook makes that a cluster operator may want to change lives in
-one frozen ``WebhookConfig``, so a request handler never reads flags or files. The
-file uses the flag names (``on_resolve_error``, ``exempt_images`` ...) so that a
-ConfigMap and a command line say the same thing; flags given on the command line win.
+one frozen ``WebhookConfig``, so a request handler never reads flags or files. Its
+fields are the keys of the file and, with dashes, the flags (``on_resolve_error``:
+``--on-resolve-error``), so that a ConfigMap and a command line say the same thing;
+flags given on the command line win.
 
 Image patterns are judged by ``check``'s exemption rule (exact, or a prefix when the
 pattern ends with ``*``). Namespaces are exempted by name here; opting whole namespaces
@@ -88,6 +89,8 @@ class WebhookConfig:
             )
         if self.cache_ttl < 0 or self.cache_size < 1:
             raise ConfigError("cache_ttl must not be negative and cache_size must be positive")
+        if self.max_body_bytes < 1:
+            raise ConfigError("max_body_bytes must be positive")
         return self
 
 
