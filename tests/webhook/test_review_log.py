@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from tests.harness import push_image
@@ -11,8 +12,14 @@ from .process import WebhookProcess
 from .reviews import admission_review, answer, workload
 
 
-def _review_lines(server: WebhookProcess) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
+def _review_lines(server: WebhookProcess, expected: int = 0) -> list[dict[str, Any]]:
+    """The review lines, once ``expected`` are there (a line follows its answer)."""
+    deadline = time.monotonic() + 5
+    while True:
+        lines = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
+        if len(lines) >= expected or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.05)
 
 
 def test_each_review_is_logged_as_one_json_line(webhook_process, registry_http, unique_repo):
@@ -24,7 +31,7 @@ def test_each_review_is_logged_as_one_json_line(webhook_process, registry_http, 
     assert answer(review, server.post("/mutate", review))["allowed"] is True
     server.post("/validate", b"{not json")
 
-    lines = _review_lines(server)
+    lines = _review_lines(server, expected=2)
     assert len(lines) == 2, server.log()
     mutated, invalid = lines
     assert set(mutated) == {
@@ -67,4 +74,5 @@ def test_no_review_lines_above_info(webhook_process):
     server = webhook_process("--log-level", "warning")
     review = admission_review(workload("Pod", "nginx"))
     answer(review, server.post("/validate", review))
+    time.sleep(0.5)  # time enough for a line to follow its answer
     assert _review_lines(server) == []
