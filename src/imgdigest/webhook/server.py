@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sys
 from typing import Any
 
 import uvicorn
@@ -63,12 +62,6 @@ def make_server(
 def serve(app: Any, listen: str, tls: ReloadingTLS, log_level: str = "info") -> int:
     """Run until SIGTERM/SIGINT; 0 on a clean stop, 1 when the server could not start."""
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    # Review lines are JSON objects already: written as they are, one per line, on stderr.
-    review_log = logging.getLogger("imgdigest.webhook.review")
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    review_log.addHandler(handler)
-    review_log.propagate = False
     server = make_server(app, listen, tls, log_level)
 
     async def main() -> None:
