@@ -193,3 +193,24 @@ def test_an_unexpected_failure_is_a_clear_denial_not_a_500(webhook_process):
         assert f'imgdigest_webhook_requests_total{{endpoint="{endpoint}",verdict="error"}} 1.0' in (
             metrics
         )
+
+
+def test_a_registry_failure_under_deny_is_a_clear_denial(
+    webhook_process, registry_http, fault_proxy, unique_repo
+):
+    """Fail-closed on a resolver failure: a 403 naming the image and the registry's error."""
+    from tests.harness import push_image
+
+    proxy = fault_proxy(registry_http)
+    push_image(registry_http, unique_repo, "v1")
+    proxy.status_then_ok(500, times=1000, path="/manifests/")
+    server = webhook_process("--insecure", proxy.host, "--retries", "0")  # deny: the default
+    ref = f"{proxy.host}/{unique_repo}:v1"
+    review = admission_review(workload("Deployment", ref))
+    resp = answer(review, server.post("/mutate", review))
+    assert resp["allowed"] is False and "patch" not in resp
+    assert resp["status"] == {
+        "code": 403,
+        "reason": "Forbidden",
+        "message": f"container <c0> cannot be pinned <{ref}>: {ref}: registry answered HTTP 500",
+    }
