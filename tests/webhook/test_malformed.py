@@ -179,8 +179,8 @@ def test_an_unexpected_failure_is_a_clear_denial_not_a_500(webhook_process):
         assert resp["status"] == {
             "code": 403,
             "reason": "Forbidden",
-            "message": "imgdigest webhook: could not review this Pod (KeyError in the webhook); "
-            f"refused to fail closed, the webhook's log has the details (uid {uid})",
+            "message": "imgdigest webhook: could not review this Pod (KeyError in the webhook), "
+            f"so it is refused; the webhook's log has the details (uid {uid})",
         }
         good = admission_review(workload("Pod", f"nginx@sha256:{'a' * 64}"))
         assert answer(good, server.post(endpoint, good)) == {

@@ -189,7 +189,7 @@ class WebhookApp:
             log.exception("%s: unexpected failure reviewing %s %s", endpoint, req.kind, req.name)
             message = (
                 f"imgdigest webhook: could not review this {req.kind} "
-                f"({type(exc).__name__} in the webhook); refused to fail closed, "
+                f"({type(exc).__name__} in the webhook), so it is refused; "
                 f"the webhook's log has the details (uid {req.uid})"
             )
             outcome = handlers.Answer(
