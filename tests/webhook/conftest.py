@@ -38,8 +38,10 @@ def webhook_process(test_ca: TestCA) -> Iterator[Callable[..., WebhookProcess]]:
     """Per-test servers, stopped after the test."""
     servers: list[WebhookProcess] = []
 
-    def make(*args: str, cert_files: tuple[str, str] | None = None) -> WebhookProcess:
-        server = WebhookProcess(test_ca, args, cert_files=cert_files).start()
+    def make(
+        *args: str, cert_files: tuple[str, str] | None = None, module: str = "imgdigest"
+    ) -> WebhookProcess:
+        server = WebhookProcess(test_ca, args, cert_files=cert_files, module=module).start()
         servers.append(server)
         return server
 

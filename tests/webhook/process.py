@@ -33,11 +33,13 @@ class WebhookProcess:
         cert_files: tuple[str, str] | None = None,
         python: str = sys.executable,
         verify: ssl.SSLContext | bool | None = None,
+        module: str = "imgdigest",
     ) -> None:
         self.ca = ca
         self.args = list(args)
         self.cert_file, self.key_file = cert_files or ca.server_files("127.0.0.1", "localhost")
         self.python = python
+        self.module = module  # ``python -m MODULE webhook serve ...``
         # How the test client trusts the server (the harness CA unless told otherwise).
         self.verify = ca.client_context() if verify is None else verify
         self.port = 0
@@ -60,10 +62,10 @@ class WebhookProcess:
             XDG_RUNTIME_DIR=str(home),
             XDG_CONFIG_HOME=str(home / ".config"),
             XDG_CACHE_HOME=str(home / ".cache"),
-            PYTHONPATH=str(ROOT / "src"),
+            PYTHONPATH=os.pathsep.join((str(ROOT / "src"), str(ROOT))),
         )
         cmd = [
-            self.python, "-m", "imgdigest", "webhook", "serve",
+            self.python, "-m", self.module, "webhook", "serve",
             "--tls-cert", self.cert_file, "--tls-key", self.key_file,
             "--listen", f"127.0.0.1:{self.port}", "--log-level", "warning",
             *self.args,

@@ -74,6 +74,7 @@ BAD = [
     ("timeout_seconds: 31\n", "within (0, 30]"),
     ("exempt_images: 3\n", "exempt_images must be a list of strings"),
     ("colour: blue\n", "unknown webhook setting(s): colour"),
+    ("max-body-bytes: 0\n", "max_body_bytes must be positive"),
     ("platform: linux/\n", "webhook.yaml"),
     ("a: [\n", "webhook.yaml:2: webhook config is not valid YAML"),
     ("- a\n", "must be a mapping"),

@@ -155,5 +155,62 @@ def test_fuzzed_reviews_never_get_a_500(validating, review):
             raise AssertionError(f"connection failed: {exc}\n{validating.log()}") from exc
         assert resp.status_code in (200, 400), resp.text
         if resp.status_code == 200:
-            answer(review, resp)
+            status = answer(review, resp).get("status", {})
+            # A crash answered inside the review is still a crash.
+            assert status.get("code") != 500 and status.get("reason") != "InternalError", status
+            assert "in the webhook)" not in status.get("message", ""), status
     assert validating.proc is not None and validating.proc.poll() is None
+
+
+def test_the_fuzzed_server_counted_no_internal_error(validating):
+    """Run after the fuzz test (same server): no review ended in the handlers' except."""
+    metrics = validating.client.get(validating.url + "/metrics").text
+    assert 'verdict="error"' not in metrics
+
+
+def test_an_unexpected_failure_is_a_clear_denial_not_a_500(webhook_process):
+    """A bug planted in the handlers (tests/webhook/faulty.py) fails closed, and says so."""
+    server = webhook_process("--pin", "127.0.0.1:9/*", module="tests.webhook.faulty")
+    for endpoint in ("/validate", "/mutate"):
+        bad = admission_review(workload("Pod", "nginx", name="explode"))
+        resp = answer(bad, server.post(endpoint, bad))
+        uid = bad["request"]["uid"]
+        assert resp["allowed"] is False
+        assert resp["status"] == {
+            "code": 403,
+            "reason": "Forbidden",
+            "message": "imgdigest webhook: could not review this Pod (KeyError in the webhook), "
+            f"so it is refused; the webhook's log has the details (uid {uid})",
+        }
+        good = admission_review(workload("Pod", f"nginx@sha256:{'a' * 64}"))
+        assert answer(good, server.post(endpoint, good)) == {
+            "uid": good["request"]["uid"],
+            "allowed": True,
+        }
+    assert "KeyError: 'planted'" in server.log()  # the details, for the operator
+    metrics = server.client.get(server.url + "/metrics").text.splitlines()
+    for endpoint in ("validate", "mutate"):
+        assert f'imgdigest_webhook_requests_total{{endpoint="{endpoint}",verdict="error"}} 1.0' in (
+            metrics
+        )
+
+
+def test_a_registry_failure_under_deny_is_a_clear_denial(
+    webhook_process, registry_http, fault_proxy, unique_repo
+):
+    """Fail-closed on a resolver failure: a 403 naming the image and the registry's error."""
+    from tests.harness import push_image
+
+    proxy = fault_proxy(registry_http)
+    push_image(registry_http, unique_repo, "v1")
+    proxy.status_then_ok(500, times=1000, path="/manifests/")
+    server = webhook_process("--insecure", proxy.host, "--retries", "0")  # deny: the default
+    ref = f"{proxy.host}/{unique_repo}:v1"
+    review = admission_review(workload("Deployment", ref))
+    resp = answer(review, server.post("/mutate", review))
+    assert resp["allowed"] is False and "patch" not in resp
+    assert resp["status"] == {
+        "code": 403,
+        "reason": "Forbidden",
+        "message": f"container <c0> cannot be pinned <{ref}>: {ref}: registry answered HTTP 500",
+    }

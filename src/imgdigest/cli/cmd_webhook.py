@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import fields
 
 from imgdigest.cli._common import add_registry_args, resolve_options
 
@@ -26,45 +27,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     s.add_argument("--tls-cert", required=True, metavar="FILE", help="serving certificate (PEM)")
     s.add_argument("--tls-key", required=True, metavar="FILE", help="its private key (PEM)")
-    s.add_argument("--listen", default="0.0.0.0:8443", metavar="HOST:PORT")
+    s.add_argument(
+        "--listen", default="0.0.0.0:8443", metavar="HOST:PORT", help="(default: %(default)s)"
+    )
     s.add_argument("--config", metavar="FILE", help="YAML settings (flags given here win)")
-    s.add_argument("--enforce", choices=("deny", "warn"), help="refuse, or allow with warnings")
-    s.add_argument(
-        "--on-resolve-error",
-        choices=("allow", "deny"),
-        help="mutation outcome when a tag cannot be resolved in time (default: deny)",
-    )
-    s.add_argument(
-        "--exempt",
-        action="append",
-        metavar="PATTERN",
-        help="image never judged nor pinned; a trailing * matches a prefix (repeatable)",
-    )
-    s.add_argument(
-        "--exempt-namespace",
-        action="append",
-        metavar="NS",
-        help="namespace left alone (repeatable; default kube-system)",
-    )
-    s.add_argument("--pin", action="append", metavar="PATTERN", help="pin only these images")
-    s.add_argument("--platform", metavar="OS/ARCH", help="pin this platform's manifest digest")
-    s.add_argument(
-        "--strict", action="store_true", default=None, help="also refuse invalid digests"
-    )
-    s.add_argument(
-        "--timeout-seconds",
-        type=float,
-        metavar="S",
-        help="timeoutSeconds of the webhook configurations (default 10)",
-    )
-    s.add_argument(
-        "--budget",
-        type=float,
-        metavar="S",
-        help="answer within this (default timeoutSeconds - 1.5)",
-    )
-    s.add_argument("--cache-ttl", type=float, metavar="S", help="reuse tag answers this long")
-    s.add_argument("--cache-size", type=int, metavar="N", help="entries kept in memory")
+    add_setting_args(s)
     s.add_argument(
         "--pull-secret",
         action="append",
@@ -72,7 +39,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help="a mounted kubernetes.io/dockerconfigjson Secret's .dockerconfigjson (repeatable)",
     )
-    s.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    s.add_argument(
+        "--log-level",
+        default="info",
+        choices=("debug", "info", "warning", "error"),
+        help="info logs one JSON line per review (default: %(default)s)",
+    )
     add_registry_args(s)
     s.set_defaults(func=run_serve)
 
@@ -90,6 +62,111 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.set_defaults(func=run_certs)
 
 
+def add_setting_args(p: argparse.ArgumentParser) -> None:
+    """One flag per ``WebhookConfig`` field, named after it (``cache_ttl``: ``--cache-ttl``).
+
+    The config file takes the same names, so a ConfigMap and a command line say the same
+    thing. Flags default to None, so that only those given override the file; the help
+    shows ``WebhookConfig``'s defaults. Older flag names stay as aliases.
+    """
+    from imgdigest.webhook.config import BUDGET_MARGIN, WebhookConfig
+
+    d = WebhookConfig()
+    g = p.add_argument_group(
+        "settings", "each is also a key of the --config file: cache-ttl or cache_ttl"
+    )
+
+    def shown(values: tuple[str, ...]) -> str:
+        return ", ".join(values) if values else "none"
+
+    g.add_argument(
+        "--enforce",
+        choices=("deny", "warn"),
+        help=f"refuse, or allow with warnings (default: {d.enforce})",
+    )
+    g.add_argument(
+        "--strict",
+        action=argparse.BooleanOptionalAction,
+        help=f"also refuse invalid digests (default: {'on' if d.strict else 'off'})",
+    )
+    g.add_argument(
+        "--on-resolve-error",
+        choices=("allow", "deny"),
+        help=f"mutation outcome when a tag cannot be resolved in time "
+        f"(default: {d.on_resolve_error})",
+    )
+    g.add_argument(
+        "--exempt-images",
+        "--exempt",
+        dest="exempt_images",
+        action="append",
+        metavar="PATTERN",
+        help="image never judged nor pinned; a trailing * matches a prefix (repeatable; "
+        f"default: {shown(d.exempt_images)})",
+    )
+    g.add_argument(
+        "--exempt-namespaces",
+        "--exempt-namespace",
+        dest="exempt_namespaces",
+        action="append",
+        metavar="NS",
+        help=f"namespace left alone (repeatable; default: {shown(d.exempt_namespaces)})",
+    )
+    g.add_argument(
+        "--opt-out",
+        metavar="KEY",
+        help=f'label or annotation that exempts an object when "true" (default: {d.opt_out})',
+    )
+    g.add_argument(
+        "--pin-images",
+        "--pin",
+        dest="pin_images",
+        action="append",
+        metavar="PATTERN",
+        help="pin only these images (repeatable; default: every unpinned image)",
+    )
+    g.add_argument(
+        "--platform",
+        metavar="OS/ARCH",
+        help="pin this platform's manifest digest (default: the index digest)",
+    )
+    g.add_argument(
+        "--timeout-seconds",
+        type=float,
+        metavar="S",
+        help=f"timeoutSeconds of the webhook configurations (default: {d.timeout_seconds:g})",
+    )
+    g.add_argument(
+        "--budget-seconds",
+        "--budget",
+        dest="budget_seconds",
+        type=float,
+        metavar="S",
+        help=f"answer within this (default: timeout-seconds - {BUDGET_MARGIN:g})",
+    )
+    g.add_argument(
+        "--cache-ttl",
+        type=float,
+        metavar="S",
+        help=f"reuse tag answers this long (default: {d.cache_ttl:g})",
+    )
+    g.add_argument(
+        "--cache-size", type=int, metavar="N", help=f"entries kept (default: {d.cache_size})"
+    )
+    g.add_argument(
+        "--max-body-bytes",
+        type=int,
+        metavar="N",
+        help=f"refuse larger reviews with 413 (default: {d.max_body_bytes})",
+    )
+    g.add_argument(
+        "--keep-old-digests",
+        action=argparse.BooleanOptionalAction,
+        help="on UPDATE, keep the old digest of an unchanged tag "
+        f"(default: {'on' if d.keep_old_digests else 'off'})",
+    )
+
+
 def run_serve(args: argparse.Namespace) -> int:
     from imgdigest.webhook import config as configs
     from imgdigest.webhook.app import WebhookApp
@@ -98,23 +175,12 @@ def run_serve(args: argparse.Namespace) -> int:
     from imgdigest.webhook.tlsreload import ReloadingTLS
 
     parse_listen(args.listen)
-    config = configs.load(
-        args.config,
-        enforce=args.enforce,
-        on_resolve_error=args.on_resolve_error,
-        exempt_images=args.exempt,
-        exempt_namespaces=args.exempt_namespace,
-        pin_images=args.pin,
-        platform=args.platform,
-        strict=args.strict,
-        timeout_seconds=args.timeout_seconds,
-        budget_seconds=args.budget,
-        cache_ttl=args.cache_ttl,
-        cache_size=args.cache_size,
-    )
+    settings = {f.name: getattr(args, f.name) for f in fields(configs.WebhookConfig)}
+    config = configs.load(args.config, **settings)
     from imgdigest.registry.credentials import CredentialStore
 
     for path in args.pull_secret:  # refuse a malformed Secret now, with its file name
+        configs.check_pull_secret(path)
         CredentialStore().add_dockerconfigjson(path)
     options = resolve_options(args, None)
     # Lookups in flight outlive a request, not the registry timeout; the on-disk caches

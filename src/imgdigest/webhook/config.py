@@ -1,9 +1,10 @@
 """What the webhook enforces and pins, read from flags and an optional YAML file.
 
 Every decision the webhook makes that a cluster operator may want to change lives in
-one frozen ``WebhookConfig``, so a request handler never reads flags or files. The
-file uses the flag names (``on_resolve_error``, ``exempt_images`` ...) so that a
-ConfigMap and a command line say the same thing; flags given on the command line win.
+one frozen ``WebhookConfig``, so a request handler never reads flags or files. Its
+fields are the keys of the file and, with dashes, the flags (``on_resolve_error``:
+``--on-resolve-error``), so that a ConfigMap and a command line say the same thing;
+flags given on the command line win.
 
 Image patterns are judged by ``check``'s exemption rule (exact, or a prefix when the
 pattern ends with ``*``). Namespaces are exempted by name here; opting whole namespaces
@@ -13,6 +14,9 @@ server knows a namespace's labels, an AdmissionReview does not carry them).
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -85,6 +89,8 @@ class WebhookConfig:
             )
         if self.cache_ttl < 0 or self.cache_size < 1:
             raise ConfigError("cache_ttl must not be negative and cache_size must be positive")
+        if self.max_body_bytes < 1:
+            raise ConfigError("max_body_bytes must be positive")
         return self
 
 
@@ -147,3 +153,71 @@ def _read(path: Path) -> dict[str, Any]:
     if not isinstance(obj, dict):
         raise ConfigError(f"{path}: webhook config must be a mapping")
     return {str(k).replace("-", "_"): v for k, v in obj.items()}
+
+
+def check_pull_secret(path: str | Path) -> None:
+    """Refuse a malformed ``.dockerconfigjson`` at start, in one line naming the file.
+
+    The credential store reads only what it can use and would fail on a wrong shape
+    (``auths`` a list, a number for ``auth``) with a traceback, or at the first pull. A
+    missing file is no error: the Deployment mounts the Secret only if it exists.
+    """
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else "not UTF-8"
+        raise ConfigError(f"{p}: cannot read pull secret: {why}") from None
+    if not text.strip():
+        return
+    try:
+        obj = json.loads(text)
+    except ValueError as exc:
+        if _is_base64_json(text):
+            raise ConfigError(
+                f"{p}: pull secret is base64-encoded: pass the file of the mounted Secret, "
+                "or decode its .dockerconfigjson value (base64 -d)"
+            ) from None
+        line = getattr(exc, "lineno", 1)
+        raise ConfigError(f"{p}:{line}: pull secret is not JSON") from None
+    if not isinstance(obj, dict):
+        raise ConfigError(f"{p}: pull secret must be a JSON object, not {_json_type(obj)}")
+    auths = obj.get("auths", {})
+    if not isinstance(auths, dict):
+        raise ConfigError(
+            f"{p}: auths must map each registry to its credentials, not be {_json_type(auths)}"
+        )
+    for key, entry in auths.items():
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{p}: auths[{key}] must be an object, not {_json_type(entry)}")
+        for field in ("auth", "username", "password", "identitytoken", "registrytoken"):
+            if entry.get(field) is not None and not isinstance(entry[field], str):
+                raise ConfigError(
+                    f"{p}: auths[{key}].{field} must be a string, not {_json_type(entry[field])}"
+                )
+        if entry.get("auth"):
+            try:
+                base64.b64decode(entry["auth"], validate=True).decode("utf-8")
+            except (binascii.Error, ValueError):
+                raise ConfigError(
+                    f"{p}: auths[{key}].auth is not base64 of user:password"
+                ) from None
+
+
+def _is_base64_json(text: str) -> bool:
+    try:
+        json.loads(base64.b64decode("".join(text.split()), validate=True))
+    except (binascii.Error, ValueError):
+        return False
+    return True
+
+
+def _json_type(value: Any) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    return names.get(type(value), "a number")

@@ -9,7 +9,7 @@ lookup only fills a cache), so a dry run gets the very answer the real request w
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from imgdigest.webhook import review
 from imgdigest.webhook.config import WebhookConfig
@@ -18,7 +18,12 @@ from imgdigest.webhook.mutate import mutate
 from imgdigest.webhook.review import AdmissionRequest
 from imgdigest.webhook.validate import violations
 
-Answer = tuple[dict[str, Any], str]  # (AdmissionReview, verdict label for metrics)
+
+class Answer(NamedTuple):
+    review: dict[str, Any]  # the AdmissionReview answer
+    verdict: str  # label for metrics and the review log
+    pinned: int = 0  # images the patch pins
+
 
 _JUDGED_SUBRESOURCES = ("", "ephemeralcontainers")
 _TRUE = ("true", "yes", "1", "skip")
@@ -51,7 +56,7 @@ def _untouched(req: AdmissionRequest, config: WebhookConfig) -> bool:
 def _missing_object(req: AdmissionRequest) -> Answer | None:
     if isinstance(req.obj, dict):
         return None
-    return (
+    return Answer(
         review.response(
             req.uid, allowed=False, code=400, message=f"{req.operation} request has no object"
         ),
@@ -61,23 +66,23 @@ def _missing_object(req: AdmissionRequest) -> Answer | None:
 
 def validate(req: AdmissionRequest, config: WebhookConfig) -> Answer:
     if _untouched(req, config):
-        return review.response(req.uid), "skipped"
+        return Answer(review.response(req.uid), "skipped")
     missing = _missing_object(req)
     if missing is not None:
         return missing
     messages = violations(req.obj, config)
     if not messages:
-        return review.response(req.uid), "allowed"
+        return Answer(review.response(req.uid), "allowed")
     if config.enforce == "warn":
-        return review.response(req.uid, warnings=messages), "warned"
-    return review.response(req.uid, allowed=False, message="; ".join(messages)), "denied"
+        return Answer(review.response(req.uid, warnings=messages), "warned")
+    return Answer(review.response(req.uid, allowed=False, message="; ".join(messages)), "denied")
 
 
 async def mutate_request(
     req: AdmissionRequest, config: WebhookConfig, lookup: Lookup, timeout: float
 ) -> Answer:
     if _untouched(req, config):
-        return review.response(req.uid), "skipped"
+        return Answer(review.response(req.uid), "skipped")
     missing = _missing_object(req)
     if missing is not None:
         return missing
@@ -86,11 +91,13 @@ async def mutate_request(
         # Through this subresource only ephemeral containers may change.
         result.patch = [op for op in result.patch if "/ephemeralContainers/" in op["path"]]
     if result.failures and config.on_resolve_error == "deny":
-        return (
+        return Answer(
             review.response(req.uid, allowed=False, message="; ".join(result.failures)),
             "denied",
         )
     # Fail-open: what could not be pinned is admitted as it is, and said so.
     warnings = result.failures
     verdict = "patched" if result.patch else ("warned" if warnings else "allowed")
-    return review.response(req.uid, warnings=warnings, patch=result.patch), verdict
+    return Answer(
+        review.response(req.uid, warnings=warnings, patch=result.patch), verdict, len(result.patch)
+    )

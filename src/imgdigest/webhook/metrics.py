@@ -20,6 +20,13 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 # ``*_created`` series double the output and no dashboard reads them.
 disable_created_metrics()
 
+#: Registries with a label of their own; requests to any further one count as ``other``.
+#: The host comes from submitted pods, so without a bound anyone who may create a pod
+#: could grow ``/metrics`` at will (1,500 hosts: 28,500 series). A cluster pulls from a
+#: handful of registries; the first 32 seen get their names.
+MAX_REGISTRY_LABELS = 32
+OTHER_REGISTRIES = "other"
+
 # Admission latency lives in milliseconds; registry latency in tens to thousands of them.
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
@@ -29,6 +36,7 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self._registries: set[str] = set()  # hosts labelled by name (MAX_REGISTRY_LABELS)
         r = self.registry
         self.requests = Counter(
             "imgdigest_webhook_requests",
@@ -93,16 +101,26 @@ class Metrics:
             registry=r,
         )
 
+    def registry_label(self, host: str) -> str:
+        """``host`` while fewer than ``MAX_REGISTRY_LABELS`` are labelled, else ``other``."""
+        if host in self._registries:
+            return host
+        if len(self._registries) < MAX_REGISTRY_LABELS:
+            self._registries.add(host)
+            return host
+        return OTHER_REGISTRIES
+
     def on_registry_request(self, record: RequestRecord) -> None:
         """``RegistryOptions.on_request`` hook."""
-        self.registry_requests.labels(record.host, str(record.status)).inc()
-        self.registry_latency.labels(record.host).observe(record.seconds)
+        host = self.registry_label(record.host)
+        self.registry_requests.labels(host, str(record.status)).inc()
+        self.registry_latency.labels(host).observe(record.seconds)
         if record.status == 0 or record.status >= 400:
-            self.registry_errors.labels(record.host).inc()
+            self.registry_errors.labels(host).inc()
         remaining = parse_ratelimit(record.ratelimit_remaining)
-        if remaining is not None:
+        if remaining is not None and host != OTHER_REGISTRIES:  # a gauge of many is meaningless
             with contextlib.suppress(ValueError):
-                self.ratelimit_remaining.labels(record.host).set(float(remaining))
+                self.ratelimit_remaining.labels(host).set(float(remaining))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -6,7 +6,9 @@ millisecond on one core, and Kubernetes scales the webhook by replicas, not by w
 in one Pod, so one process with one event loop is the whole server. HTTPS only: the
 listening context comes from ``ReloadingTLS``, which hands every handshake to the
 newest certificate on disk. Keep-alive outlasts the API server's idle timeout (90 s),
-so it is the client that closes idle connections and no request races a close.
+so it is the client that closes idle connections and no request races a close. Every
+other wait is bounded by ``guard``: the handshake, the headers and the body of a
+request (10 s each), so a slow or silent client cannot hold a connection.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 import uvicorn
 
 from imgdigest.errors import UsageError
+from imgdigest.webhook.guard import GuardedHttpToolsProtocol, bounded_loop_factory
 from imgdigest.webhook.tlsreload import ReloadingTLS
 
 KEEP_ALIVE_SECONDS = 120
@@ -33,22 +36,6 @@ def parse_listen(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def _loop() -> str:
-    try:
-        import uvloop  # noqa: F401
-    except ImportError:
-        return "asyncio"
-    return "uvloop"
-
-
-def _http() -> str:
-    try:
-        import httptools  # noqa: F401
-    except ImportError:
-        return "h11"
-    return "httptools"
-
-
 def make_server(
     app: Any, listen: str, tls: ReloadingTLS, log_level: str = "info"
 ) -> uvicorn.Server:
@@ -59,8 +46,7 @@ def make_server(
         port=port,
         ssl_certfile=str(tls.cert_file),
         ssl_keyfile=str(tls.key_file),
-        loop=_loop(),
-        http=_http(),
+        http=GuardedHttpToolsProtocol,
         lifespan="on",
         log_level=log_level,
         access_log=False,
@@ -87,6 +73,6 @@ def serve(app: Any, listen: str, tls: ReloadingTLS, log_level: str = "info") -> 
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
 
-    with asyncio.Runner(loop_factory=server.config.get_loop_factory()) as runner:
+    with asyncio.Runner(loop_factory=bounded_loop_factory()) as runner:
         runner.run(main())
     return 0 if server.started else 1
