@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from imgdigest import reference as references
+from imgdigest.cli._common import PATH
 from imgdigest.cli._explore import add_common, session
 from imgdigest.errors import UsageError
 from imgdigest.sources import is_local
@@ -32,7 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "file and exits with code 6.",
     )
     p.add_argument("ref", metavar="NAME@DIGEST", help="repository and blob digest")
-    p.add_argument("-o", "--output", metavar="FILE", help="write here (atomically) not stdout")
+    p.add_argument(
+        "-o", "--output", type=PATH, metavar="FILE", help="write here (atomically) not stdout"
+    )
     add_common(p, platform=False)
     p.set_defaults(func=run)
 

@@ -7,7 +7,13 @@ import json
 import sys
 
 from imgdigest import platform as platforms
-from imgdigest.cli._common import add_registry_args, explained, resolve_options
+from imgdigest.cli._common import (
+    add_registry_args,
+    explained,
+    platform_spec,
+    resolve_options,
+    whole,
+)
 from imgdigest.copy import copy, open_destination
 from imgdigest.errors import UsageError
 from imgdigest.registry.upload import DEFAULT_CHUNK_SIZE
@@ -35,10 +41,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="copy the whole index with every platform and attestation (the default)",
     )
-    which.add_argument("--platform", metavar="OS/ARCH[/VARIANT]", help="copy only this platform")
+    which.add_argument(
+        "--platform",
+        type=platform_spec(),
+        metavar="OS/ARCH[/VARIANT]",
+        help="copy only this platform",
+    )
     p.add_argument(
         "--chunk-size",
-        type=int,
+        type=whole(1, 2**31, "bytes"),
         default=DEFAULT_CHUNK_SIZE,
         metavar="BYTES",
         help="blobs larger than this are uploaded in chunks of this size",

@@ -15,7 +15,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-from imgdigest.cli._common import add_registry_args, explained, resolve_options, warn
+from imgdigest.cli._common import (
+    PATH,
+    add_registry_args,
+    explained,
+    nonblank,
+    platform_spec,
+    resolve_options,
+    warn,
+)
 from imgdigest.documents import STDIN, FinderOptions, load_config
 from imgdigest.errors import UsageError
 from imgdigest.lock import read_lock
@@ -48,11 +56,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--platform",
+        type=platform_spec(),
         metavar="OS/ARCH[/VARIANT]",
         help="pin this platform's manifest instead of the multi-platform index",
     )
     p.add_argument(
         "--lock",
+        type=PATH,
         action="append",
         default=[],
         metavar="FILE",
@@ -75,12 +85,14 @@ def add_file_args(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--exclude",
         action="append",
+        type=nonblank("a glob"),
         default=[],
         metavar="GLOB",
         help="skip matching paths when walking directories (repeatable)",
     )
     g.add_argument(
         "--config",
+        type=PATH,
         metavar="FILE",
         help="project configuration: excludes and image paths of custom resources",
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from imgdigest.cli._common import add_registry_args, resolve_options
+from imgdigest.cli._common import add_registry_args, platform_spec, resolve_options, seconds, whole
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -47,24 +47,39 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="namespace left alone (repeatable; default kube-system)",
     )
     s.add_argument("--pin", action="append", metavar="PATTERN", help="pin only these images")
-    s.add_argument("--platform", metavar="OS/ARCH", help="pin this platform's manifest digest")
+    s.add_argument(
+        "--platform",
+        type=platform_spec(),
+        metavar="OS/ARCH",
+        help="pin this platform's manifest digest",
+    )
     s.add_argument(
         "--strict", action="store_true", default=None, help="also refuse invalid digests"
     )
     s.add_argument(
         "--timeout-seconds",
-        type=float,
+        type=seconds(1, 30),
         metavar="S",
         help="timeoutSeconds of the webhook configurations (default 10)",
     )
     s.add_argument(
         "--budget",
-        type=float,
+        type=seconds(0.1, 30),
         metavar="S",
         help="answer within this (default timeoutSeconds - 1.5)",
     )
-    s.add_argument("--cache-ttl", type=float, metavar="S", help="reuse tag answers this long")
-    s.add_argument("--cache-size", type=int, metavar="N", help="entries kept in memory")
+    s.add_argument(
+        "--cache-ttl",
+        type=seconds(0, 366 * 24 * 3600),
+        metavar="S",
+        help="reuse tag answers this long",
+    )
+    s.add_argument(
+        "--cache-size",
+        type=whole(0, 10_000_000, "entries"),
+        metavar="N",
+        help="entries kept in memory",
+    )
     s.add_argument(
         "--pull-secret",
         action="append",
@@ -85,7 +100,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--service", default="imgdigest-webhook", metavar="NAME")
     c.add_argument("--namespace", default="imgdigest-system", metavar="NS")
     c.add_argument("--out", default=".", metavar="DIR")
-    c.add_argument("--days", type=int, default=365)
+    c.add_argument("--days", type=whole(1, 3650, "days"), default=365)
     c.add_argument("--cluster-domain", default="cluster.local")
     c.set_defaults(func=run_certs)
 
