@@ -197,19 +197,32 @@ def run(args: argparse.Namespace) -> int:
         for fp in plan.files:
             sys.stdout.write(fp.diff())
     if not args.quiet and args.format == "text":
-        warn(_summary(plan, args.write, blocked, len(written)))
+        warn(_summary(plan, args.write, blocked, args.partial))
     return plan.exit_code
 
 
-def _summary(plan: PinPlan, write: bool, blocked: bool, written: int) -> str:
+def _counted(refs: int, files: int) -> str:
+    return f"{refs} reference{'s' * (refs != 1)} in {files} file{'s' * (files != 1)}"
+
+
+def _summary(plan: PinPlan, write: bool, blocked: bool, partial: bool) -> str:
+    """One line saying what changed on disk, never more than did (``--partial`` keeps a
+    file with a failed reference whole, so its resolved references are not pinned)."""
     s = plan.summary()
-    refs = s["references_changed"]
-    files = s["files_changed"]
-    what = f"{refs} reference{'s' * (refs != 1)} in {files} file{'s' * (files != 1)}"
+    what = _counted(s["references_changed"], s["files_changed"])
     tail = f" ({s['unique_references']} unique, {s['from_lock']} from lock"
     tail += f", {s['failures']} failed)" if s["failures"] else ")"
     if blocked:
         return f"nothing written: {s['failures']} reference(s) failed; {what} would change" + tail
-    if write:
-        return f"pinned {what}; wrote {written} file{'s' * (written != 1)}" + tail
-    return f"{what} would change" + tail
+    if not write:
+        return f"{what} would change" + tail
+    written = plan.writable(partial)
+    refs = sum(len(fp.changes) for fp in written)
+    line = f"pinned {_counted(refs, len(written))}"
+    held_refs, held_files = s["references_changed"] - refs, s["files_changed"] - len(written)
+    if held_files:
+        line += (
+            f"; left {_counted(held_refs, held_files)} unchanged, "
+            "as each also holds a reference that failed or an error"
+        )
+    return line + tail
