@@ -6,7 +6,7 @@ import argparse
 import json
 import math
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -186,7 +186,24 @@ def resolve_options(args: argparse.Namespace, trace: Trace | None) -> ResolveOpt
         retries=args.retries,
         on_request=callback,
     )
-    return ResolveOptions(registry=reg, cache=not args.no_cache, max_age=args.max_age)
+    return ResolveOptions(
+        registry=reg,
+        cache=not args.no_cache,
+        max_age=args.max_age,
+        verify=bool(getattr(args, "verify_content", False)),
+    )
+
+
+def add_verify_arg(p: argparse.ArgumentParser) -> None:
+    """``--verify`` of the commands that write or gate on digests (pin, lock, drift)."""
+    p.add_argument(
+        "--verify",
+        dest="verify_content",
+        action="store_true",
+        help="also GET each tag's manifest and check it hashes to the digest the registry "
+        "announced (a HEAD alone trusts the registry's Docker-Content-Digest header); "
+        "a mismatch exits 6",
+    )
 
 
 @contextmanager
@@ -208,6 +225,58 @@ def explained(args: argparse.Namespace) -> Iterator[Trace | None]:
         if s["ratelimit_remaining"] is not None:
             line += f", rate limit remaining: {s['ratelimit_remaining']}"
         print(line, file=sys.stderr)
+
+
+class ByteProgress:
+    """``label: 12.3 / 157.0 MB`` on stderr, repainted in place at most 5 times a second.
+
+    Only for a terminal (``on_terminal``): in a log or a pipe it would be noise.
+    """
+
+    INTERVAL = 0.2
+
+    def __init__(self, label: str, stream: TextIO) -> None:
+        self.label = label
+        self.stream = stream
+        self.sent = 0
+        self.total: int | None = None
+        self._shown = 0.0
+        self._width = 0
+
+    @classmethod
+    def on_terminal(cls, label: str) -> ByteProgress | None:
+        return cls(label, sys.stderr) if sys.stderr.isatty() else None
+
+    def update(self, done: int, total: int | None = None, force: bool = False) -> None:
+        import time
+
+        self.sent, self.total = done, total if total is not None else self.total
+        now = time.monotonic()
+        if not force and now - self._shown < self.INTERVAL:
+            return
+        self._shown = now
+        line = f"{self.label}: {_mb(self.sent)}"
+        if self.total is not None:
+            line += f" / {_mb(self.total)}"
+        self.stream.write("\r" + line.ljust(self._width))
+        self.stream.flush()
+        self._width = len(line)
+
+    def count(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
+        """Pass ``chunks`` through, counting their bytes."""
+        for chunk in chunks:
+            self.update(self.sent + len(chunk))
+            yield chunk
+
+    def finish(self) -> None:
+        """Show the final count and end the line."""
+        self.update(self.sent, force=True)
+        self.stream.write("\n")
+        self.stream.flush()
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.1f} MB"
 
 
 def read_refs(args_refs: list[str], from_file: str | None) -> list[str]:

@@ -8,6 +8,7 @@ import sys
 from imgdigest.cli._common import (
     PATH,
     add_registry_args,
+    add_verify_arg,
     explained,
     platform_spec,
     resolve_options,
@@ -38,6 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no notes or summary on stderr")
     add_file_args(p)
+    add_verify_arg(p)
     add_registry_args(p)
     p.set_defaults(func=run)
 

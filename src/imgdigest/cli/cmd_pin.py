@@ -18,6 +18,7 @@ from types import FrameType
 from imgdigest.cli._common import (
     PATH,
     add_registry_args,
+    add_verify_arg,
     explained,
     nonblank,
     platform_spec,
@@ -76,6 +77,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no notes or summary on stderr")
     p.add_argument("--no-progress", action="store_true", help="no progress line on a terminal")
     add_file_args(p)
+    add_verify_arg(p)
     add_registry_args(p)
     p.set_defaults(func=run)
 
