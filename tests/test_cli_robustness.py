@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -195,3 +196,18 @@ def test_a_reference_file_with_escapes_is_escaped_too(tmp_path: os.PathLike[str]
     assert p.returncode == 2
     assert p.stdout == "docker.io/library/ok:latest\n"
     assert p.stderr.startswith("imgdigest: error: bad\\x9b31m: ")
+
+
+# -- small truths -----------------------------------------------------------------------
+
+
+def test_webhook_certs_names_the_paths_it_wrote(tmp_path: Path) -> None:
+    out = f"{tmp_path}/my certs/"
+    p = run("webhook", "certs", "--out", out)
+    assert p.returncode == 0, p.stderr
+    crt, key = f"{tmp_path}/my certs/tls.crt", f"{tmp_path}/my certs/tls.key"
+    assert p.stdout.splitlines()[1:3] == [crt, key]
+    assert p.stderr == (
+        "# kubectl -n imgdigest-system create secret tls imgdigest-webhook-tls"
+        f" --cert '{crt}' --key '{key}'\n"
+    )

@@ -102,3 +102,14 @@ def test_blob_shows_progress_on_a_terminal_only(registry_http, unique_repo, tmp_
         [sys.executable, "-m", "imgdigest", "blob", ref], capture_output=True, timeout=60
     )
     assert (piped.returncode, piped.stderr) == (0, b"")
+
+
+def test_copy_shows_progress_on_a_terminal_only(registry_http, unique_repo, tmp_home):
+    img = push_image(registry_http, unique_repo, "v1", layers=2)
+    src = f"{registry_http.host}/{unique_repo}:v1"
+    total = f"{sum(len(b) for b in img.blobs.values()) / 1e6:.1f} MB"
+    code, _, err = _on_a_terminal("copy", src, f"{src}-copy")
+    assert code == 0, err
+    assert f"\rcopy {src}: {total} / {total}\r\n" in err
+    code, _, err = _on_a_terminal("copy", "--quiet", src, f"{src}-again")
+    assert (code, err) == (0, "")

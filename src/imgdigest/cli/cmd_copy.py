@@ -8,6 +8,7 @@ import sys
 
 from imgdigest import platform as platforms
 from imgdigest.cli._common import (
+    ByteProgress,
     add_registry_args,
     explained,
     platform_spec,
@@ -55,7 +56,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="blobs larger than this are uploaded in chunks of this size",
     )
     p.add_argument("--format", choices=("text", "json"), default="text")
-    p.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
+    p.add_argument(
+        "-q", "--quiet", action="store_true", help="no summary or progress line on stderr"
+    )
     add_registry_args(p)
     p.set_defaults(func=run)
 
@@ -68,7 +71,12 @@ def run(args: argparse.Namespace) -> int:
         source = open_source(args.src, r.inner)
         try:
             dest = open_destination(args.dst, r.inner, args.chunk_size)
-            report = r.run(copy(source, dest, wanted))
+            progress = None if args.quiet else ByteProgress.on_terminal(f"copy {args.src}")
+            try:
+                report = r.run(copy(source, dest, wanted, progress.update if progress else None))
+            finally:
+                if progress is not None:
+                    progress.finish()
         finally:
             r.run(source.aclose())
     if args.format == "json":

@@ -144,13 +144,20 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def run_certs(args: argparse.Namespace) -> int:
+    import shlex
+    from pathlib import Path
+
     from imgdigest.webhook.certs import write
 
-    for path in write(args.out, args.service, args.namespace, args.days, args.cluster_domain):
+    written = write(args.out, args.service, args.namespace, args.days, args.cluster_domain)
+    for path in written:
         print(path)
+    # Paths as written (``certs/`` gives ``certs/tls.crt``, not ``certs//tls.crt``), quoted
+    # so the hint can be pasted into a shell whatever the directory is called.
+    cert, key = (shlex.quote(str(Path(args.out) / name)) for name in ("tls.crt", "tls.key"))
     print(
-        f"# kubectl -n {args.namespace} create secret tls {args.service}-tls "
-        f"--cert {args.out}/tls.crt --key {args.out}/tls.key",
+        f"# kubectl -n {shlex.quote(args.namespace)} create secret tls "
+        f"{shlex.quote(args.service + '-tls')} --cert {cert} --key {key}",
         file=sys.stderr,
     )
     return 0
