@@ -146,6 +146,19 @@ def test_ctrl_c_during_start_up_exits_130_without_a_traceback(delay_ms: int) -> 
             "imgdigest check: --exempt: expected an image or a prefix ending in *, got ''",
         ),
         (
+            ["policy", "gatekeeper", "--exempt", ""],
+            "imgdigest policy gatekeeper: --exempt: expected an image or a prefix ending in *,"
+            " got ''",
+        ),
+        (
+            ["files", "--layer", "", "x"],
+            "imgdigest files: --layer: expected a layer index or digest, got ''",
+        ),
+        (
+            ["login", "r.example", "-u", " "],
+            "imgdigest login: -u/--username: expected a user name, got ' '",
+        ),
+        (
             ["pin", "--lock", "", "x"],
             "imgdigest pin: --lock: expected a path, got ''",
         ),

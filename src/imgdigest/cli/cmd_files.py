@@ -9,6 +9,7 @@ import sys
 import tempfile
 from typing import TextIO
 
+from imgdigest.cli._common import nonblank
 from imgdigest.cli._explore import REF_HELP, add_common, note_selection, session
 from imgdigest.explore import layers, pick_layers, select
 from imgdigest.layerfiles import FileEntry, entries
@@ -26,7 +27,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "after them, exit 6); --hold prints nothing until every layer listed is verified.",
     )
     p.add_argument("ref", metavar="REF", help=REF_HELP)
-    p.add_argument("--layer", metavar="N|DIGEST", help="only this layer (index or digest)")
+    p.add_argument(
+        "--layer",
+        type=nonblank("a layer index or digest"),
+        metavar="N|DIGEST",
+        help="only this layer (index or digest)",
+    )
     p.add_argument("-l", "--long", action="store_true", help="type, mode and size per path")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument(

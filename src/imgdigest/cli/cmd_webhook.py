@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from imgdigest.cli._common import add_registry_args, platform_spec, resolve_options, seconds, whole
+from imgdigest.cli._common import (
+    PATH,
+    add_registry_args,
+    nonblank,
+    platform_spec,
+    resolve_options,
+    seconds,
+    whole,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,10 +32,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Serve the webhook over HTTPS. The certificate and key are re-read when "
         "they change on disk (cert-manager rotation), without a restart.",
     )
-    s.add_argument("--tls-cert", required=True, metavar="FILE", help="serving certificate (PEM)")
-    s.add_argument("--tls-key", required=True, metavar="FILE", help="its private key (PEM)")
-    s.add_argument("--listen", default="0.0.0.0:8443", metavar="HOST:PORT")
-    s.add_argument("--config", metavar="FILE", help="YAML settings (flags given here win)")
+    s.add_argument(
+        "--tls-cert", type=PATH, required=True, metavar="FILE", help="serving certificate (PEM)"
+    )
+    s.add_argument(
+        "--tls-key", type=PATH, required=True, metavar="FILE", help="its private key (PEM)"
+    )
+    s.add_argument(
+        "--listen", type=nonblank("HOST:PORT"), default="0.0.0.0:8443", metavar="HOST:PORT"
+    )
+    s.add_argument(
+        "--config", type=PATH, metavar="FILE", help="YAML settings (flags given here win)"
+    )
     s.add_argument("--enforce", choices=("deny", "warn"), help="refuse, or allow with warnings")
     s.add_argument(
         "--on-resolve-error",
@@ -37,16 +53,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument(
         "--exempt",
         action="append",
+        type=nonblank("an image or a prefix ending in *"),
         metavar="PATTERN",
         help="image never judged nor pinned; a trailing * matches a prefix (repeatable)",
     )
     s.add_argument(
         "--exempt-namespace",
         action="append",
+        type=nonblank("a namespace"),
         metavar="NS",
         help="namespace left alone (repeatable; default kube-system)",
     )
-    s.add_argument("--pin", action="append", metavar="PATTERN", help="pin only these images")
+    s.add_argument(
+        "--pin",
+        action="append",
+        type=nonblank("an image pattern"),
+        metavar="PATTERN",
+        help="pin only these images",
+    )
     s.add_argument(
         "--platform",
         type=platform_spec(),
@@ -97,11 +121,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="For clusters without cert-manager: write ca.crt, tls.crt, tls.key and "
         "cabundle-patch.yaml for the webhook's Service.",
     )
-    c.add_argument("--service", default="imgdigest-webhook", metavar="NAME")
-    c.add_argument("--namespace", default="imgdigest-system", metavar="NS")
-    c.add_argument("--out", default=".", metavar="DIR")
+    c.add_argument(
+        "--service", type=nonblank("a Service name"), default="imgdigest-webhook", metavar="NAME"
+    )
+    c.add_argument(
+        "--namespace", type=nonblank("a namespace"), default="imgdigest-system", metavar="NS"
+    )
+    c.add_argument("--out", type=PATH, default=".", metavar="DIR")
     c.add_argument("--days", type=whole(1, 3650, "days"), default=365)
-    c.add_argument("--cluster-domain", default="cluster.local")
+    c.add_argument("--cluster-domain", type=nonblank("a domain"), default="cluster.local")
     c.set_defaults(func=run_certs)
 
 
