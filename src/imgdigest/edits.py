@@ -26,7 +26,7 @@ import re
 import stat
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -204,9 +204,14 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def _write_in_place(target: Path, data: bytes) -> None:
-    """Overwrite ``target``'s bytes, keeping its inode (hard links, owner, mode, ACLs)."""
+def _write_in_place(target: Path, data: bytes, opened: Callable[[], None] | None = None) -> None:
+    """Overwrite ``target``'s bytes, keeping its inode (hard links, owner, mode, ACLs).
+
+    ``opened`` is called once the file is open, before its first byte changes.
+    """
     with open(target, "r+b") as f:
+        if opened is not None:
+            opened()
         f.write(data)
         f.truncate()
         f.flush()
@@ -255,8 +260,11 @@ def _new_mode() -> int:
 
 def _commit(item: _Staged) -> None:
     if item.temp is None:
-        item.done = True  # a failure half-way must still be undone
-        _write_in_place(item.target, item.rep.data)
+
+        def started() -> None:
+            item.done = True  # from here a failure half-way must be undone
+
+        _write_in_place(item.target, item.rep.data, started)
     else:
         os.replace(item.temp, item.target)
         item.temp = None
@@ -271,7 +279,12 @@ def _undo(item: _Staged) -> None:
         _write_in_place(item.target, item.before)
     else:
         mode = stat.S_IMODE(item.like.st_mode) if item.like is not None else _new_mode()
-        os.replace(_temp_beside(item.target, item.before, item.like, mode), item.target)
+        temp = _temp_beside(item.target, item.before, item.like, mode)
+        try:
+            os.replace(temp, item.target)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
 
 
 def _discard(staged: Iterable[_Staged]) -> None:

@@ -82,6 +82,20 @@ def test_a_rename_refused_by_the_filesystem_changes_no_file(project, immutable):
     assert temps(project) == []
 
 
+def test_a_hard_linked_file_written_in_place_is_put_back_in_place(project, immutable):
+    a, c = project / "a.yaml", project / "c.yaml"
+    os.link(a, project / "link.yaml")
+    inode = a.stat().st_ino
+    subprocess.run(["chattr", "+i", str(c)], check=True)
+    immutable.append(c)
+    p = pin(*lock(project), str(a), str(c))
+    assert p.returncode == 2, p.stderr
+    assert p.stderr.endswith(f"{c}: cannot write: Operation not permitted; no file was changed\n")
+    assert (a.stat().st_ino, a.stat().st_nlink) == (inode, 2)
+    assert (project / "link.yaml").read_text() == pod("nginx:1.25")
+    assert temps(project) == []
+
+
 def test_a_failed_rename_in_process_rolls_back_those_before_it(tmp_path, monkeypatch):
     files = [tmp_path / n for n in ("a", "b", "c")]
     for f in files:
