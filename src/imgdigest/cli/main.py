@@ -94,9 +94,10 @@ class _GuardedOutput:
 
     def write(self, data: Any) -> int:
         try:
-            return int(self._stream.write(data))
+            written = self._stream.write(data)
         except OSError as error:
             raise OutputError(error) from None
+        return len(data) if written is None else int(written)
 
     def writelines(self, lines: Any) -> None:
         for line in lines:
@@ -130,7 +131,8 @@ class _SafeErrors:
         from imgdigest.display import safe_lines
 
         head = "\r" if text.startswith("\r") else ""
-        return self._stream.write(head + safe_lines(text[len(head) :]))
+        self._stream.write(head + safe_lines(text[len(head) :]))
+        return len(text)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
