@@ -1,7 +1,5 @@
-"""``python -m imgdigest`` runs the command line."""
+"""``python -m imgdigest`` runs the command line (``entry`` handles Ctrl-C from its first line)."""
 
-import sys
+from imgdigest.cli.main import entry
 
-from imgdigest.cli.main import main
-
-sys.exit(main())
+entry()

@@ -17,9 +17,10 @@ Destinations are registries (``Pusher``), OCI layout directories (``LayoutWriter
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,7 @@ from imgdigest.sources.layout import DirFiles
 
 MAX_DEPTH = 4
 BLOB_CONCURRENCY = 6
+PROGRESS_INTERVAL = 0.2
 
 
 @dataclass
@@ -318,8 +320,13 @@ async def copy(
     source: ImageSource,
     dest: Destination,
     platform: Platform | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> CopyReport:
-    """Copy what ``source`` names (or its ``platform`` child) to ``dest``."""
+    """Copy what ``source`` names (or its ``platform`` child) to ``dest``.
+
+    ``progress(done, total)`` is called with blob bytes about 5 times a second while blobs
+    are copied (blobs the destination already has, or mounted, count as done at once).
+    """
     await dest.authorize(source)
     if platform is not None:
         sel = await select(source, platform, need_image=True)
@@ -334,19 +341,41 @@ async def copy(
     report.manifests = len(plan.manifests)
 
     limit = asyncio.Semaphore(BLOB_CONCURRENCY)
+    total = sum(d.size for d in plan.blobs.values())
+    not_sent = 0  # bytes of blobs done without sending them (present or mounted)
+    uploaded = 0  # bytes of blobs uploaded in full (for destinations that count no bytes)
 
     async def one_blob(d: Descriptor) -> None:
+        nonlocal not_sent, uploaded
         async with limit:
             if await dest.has_blob(d.digest):
                 report.blobs_skipped += 1
+                not_sent += d.size
                 return
             how = await dest.put_blob(d, source)
             if how == "mounted":
                 report.blobs_mounted += 1
+                not_sent += d.size
             else:
                 report.blobs_uploaded += 1
+                uploaded += d.size
 
-    await _gather_all(one_blob(d) for d in plan.blobs.values())
+    async def tick() -> None:
+        assert progress is not None
+        while True:
+            progress(min(total, not_sent + max(uploaded, dest.bytes_sent)), total)
+            await asyncio.sleep(PROGRESS_INTERVAL)
+
+    ticker = asyncio.create_task(tick()) if progress is not None else None
+    try:
+        await _gather_all(one_blob(d) for d in plan.blobs.values())
+    finally:
+        if ticker is not None:
+            ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticker
+    if progress is not None:
+        progress(total, total)
     for m, d in plan.manifests:
         is_top = d == digest
         if await dest.has_manifest(d) and not (is_top and dest.tag):

@@ -30,6 +30,7 @@ from imgdigest.errors import (
     NotFoundError,
     PlatformNotFoundError,
     UnsupportedError,
+    VerificationError,
 )
 from imgdigest.media import Descriptor, Manifest, is_index
 from imgdigest.platform import Platform
@@ -149,6 +150,9 @@ class ResolveOptions:
     cache_dir: str | Path | None = None
     # Seconds a tag's digest may be reused from the cache; None never reuses one.
     max_age: float | None = None
+    # Also GET what a tag serves and hash it: a HEAD answer is only the registry's word
+    # (its Docker-Content-Digest header). A mismatch raises VerificationError.
+    verify: bool = False
 
 
 class AsyncResolver:
@@ -320,7 +324,8 @@ class AsyncResolver:
     async def _resolve(self, ref: Reference, wanted: Platform | None, children: bool) -> Resolution:
         head = None
         if (
-            self.options.max_age is not None
+            not self.options.verify
+            and self.options.max_age is not None
             and self.cache is not None
             and ref.digest is None
             and ref.tag
@@ -332,6 +337,8 @@ class AsyncResolver:
         if head is None:
             head, ep = await self.head(ref)
             endpoint = ep.name
+            if self.options.verify and head.manifest is None:
+                head = await self._verified(ref, head, ep)
             if head.manifest is not None and self.cache is not None:
                 self.cache.put(head.digest, head.manifest.raw, head.manifest.media_type)
             if (
@@ -355,6 +362,16 @@ class AsyncResolver:
                 return replace(base, children=_children(manifest))
             return base
         return await self._select(ref, base, head, wanted)
+
+    async def _verified(self, ref: Reference, head: ManifestHead, ep: Endpoint) -> ManifestHead:
+        """``head`` once the bytes the same endpoint serves for ``ref`` hash to its digest."""
+        manifest, actual = await self.client.get_manifest(ep, _target(ref))
+        if actual != head.digest:
+            raise VerificationError(
+                f"{ref}: the registry announced {head.digest} but serves content that hashes "
+                f"to {actual}"
+            )
+        return replace(head, manifest=manifest)
 
     async def _select(
         self, ref: Reference, base: Resolution, head: ManifestHead, wanted: Platform

@@ -14,8 +14,14 @@ from tests.harness import PushedImage, PushedIndex
 
 
 def cli(cap: pytest.CaptureFixture[bytes], *argv: str) -> tuple[int, bytes, str]:
-    """``imgdigest ARGV`` with no manifest cache: exit code, stdout bytes, stderr text."""
-    code = main([*argv, "--no-cache"])
+    """``imgdigest ARGV`` with no manifest cache: exit code, stdout bytes, stderr text.
+
+    A usage error (argparse, including a bad option value) exits as it would for a user.
+    """
+    try:
+        code = main([*argv, "--no-cache"])
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
     out = cap.readouterr()
     return code, out.out, out.err.decode()
 

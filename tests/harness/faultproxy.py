@@ -39,6 +39,7 @@ FaultKind = Literal[
     "delay",
     "redirect_to",
     "truncate",
+    "set_header",
 ]
 HOP_BY_HOP = frozenset(
     {
@@ -263,6 +264,27 @@ class FaultProxy:
         """Remove a response header (case-insensitive)."""
         return self.add(Fault("drop_header", path, method, times, header=header))
 
+    def set_header(
+        self,
+        header: str,
+        value: str,
+        path: str | None = None,
+        method: str | tuple[str, ...] | None = None,
+        times: int | None = None,
+    ) -> Fault:
+        """Answer with ``header: value`` in place of whatever the registry sent."""
+        return self.add(Fault("set_header", path, method, times, header=header, target=value))
+
+    def lie_digest(
+        self,
+        digest: str,
+        path: str | None = r"/manifests/",
+        method: str | tuple[str, ...] | None = "HEAD",
+        times: int | None = None,
+    ) -> Fault:
+        """Announce ``digest`` in Docker-Content-Digest, as a lying or broken registry would."""
+        return self.set_header("Docker-Content-Digest", digest, path, method, times)
+
     def method_not_allowed(
         self, method: str = "HEAD", path: str | None = None, times: int | None = None
     ) -> Fault:
@@ -448,12 +470,15 @@ def _make_handler(proxy: FaultProxy) -> type[QuietHandler]:
 
         def _relay(self, method: str, response: httpx.Response, faults: list[Fault]) -> None:
             kinds = {f.kind: f for f in reversed(faults)}
+            replaced = [(f.header, f.target) for f in faults if f.kind == "set_header"]
             dropped = {f.header.lower() for f in faults if f.kind == "drop_header"}
+            dropped |= {name.lower() for name, _ in replaced}
             headers = [
                 (k, proxy._rewrite_location(v) if k.lower() == "location" else v)
                 for k, v in response.headers.multi_items()
                 if k.lower() not in HOP_BY_HOP and k.lower() not in dropped
             ]
+            headers.extend(replaced)
             bodiless = method == "HEAD" or response.status_code in (204, 304)
             length = response.headers.get("Content-Length")
             stream = (

@@ -4,15 +4,116 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from imgdigest.errors import UsageError
-from imgdigest.registry.options import RegistryOptions
-from imgdigest.registry.trace import RequestRecord, Trace
-from imgdigest.resolve import ResolveOptions
+
+if TYPE_CHECKING:  # loaded on use: offline commands (check, ref) import this module too
+    from imgdigest.registry.trace import RequestRecord, Trace
+    from imgdigest.resolve import ResolveOptions
+
+
+class Parser(argparse.ArgumentParser):
+    """``argparse`` whose bad option values are one line: ``imgdigest digest: --timeout: ...``.
+
+    Other usage errors (missing arguments, unknown options) keep argparse's usage hint.
+    """
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        if message.startswith("argument "):
+            self.exit(2, f"{self.prog}: {message[len('argument ') :]}\n")
+        super().error(message)
+
+
+# -- option value validators: every number and string option has a range ---------------
+#
+# Each returns an argparse ``type=`` callable; a bad value exits 2 with one line naming the
+# option and the value, before anything is read, resolved or written.
+
+Convert = Callable[[str], object]
+
+
+def _number(text: str, kind: Callable[[str], float | int]) -> float | int | None:
+    try:
+        value = kind(text.strip())
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _between(low: float, high: float) -> str:
+    def show(x: float) -> str:
+        return str(int(x)) if float(x).is_integer() else str(x)
+
+    return f"between {show(low)} and {show(high)}"
+
+
+def seconds(low: float, high: float) -> Convert:
+    """A finite number of seconds in ``[low, high]`` (rejects nan, inf, negatives)."""
+
+    def convert(text: str) -> float:
+        value = _number(text, float)
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"expected a number of seconds {_between(low, high)}, got {text!r}"
+            )
+        return float(value)
+
+    return convert
+
+
+def whole(low: int, high: int, unit: str = "") -> Convert:
+    """A whole number in ``[low, high]``; ``unit`` names what is counted in the message."""
+
+    def convert(text: str) -> int:
+        value = _number(text, int)
+        if value is None or not low <= value <= high:
+            what = f"a whole number of {unit}" if unit else "a whole number"
+            raise argparse.ArgumentTypeError(f"expected {what} {_between(low, high)}, got {text!r}")
+        return int(value)
+
+    return convert
+
+
+def nonblank(what: str, max_length: int = 4096) -> Convert:
+    """A non-blank string of printable characters, at most ``max_length`` long."""
+
+    def convert(value: str) -> str:
+        if not value.strip() or len(value) > max_length or not value.isprintable():
+            raise argparse.ArgumentTypeError(f"expected {what}, got {value!r}")
+        return value
+
+    return convert
+
+
+def platform_spec(allow_all: bool = False) -> Convert:
+    """A platform specifier ``parse`` accepts (and ``all`` where a command lists every one)."""
+    check = nonblank("OS/ARCH[/VARIANT]" + (" or all" if allow_all else ""), 255)
+
+    def convert(value: str) -> str:
+        check(value)
+        if allow_all and value == "all":
+            return value
+        from imgdigest.errors import InvalidPlatformError
+        from imgdigest.platform import parse
+
+        try:
+            parse(value)
+        except InvalidPlatformError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        return value
+
+    return convert
+
+
+PATH = nonblank("a path")
+TIMEOUT = seconds(0.1, 3600)
+RETRIES = whole(0, 20, "retries")
+MAX_AGE = seconds(0, 366 * 24 * 3600)
 
 
 def add_registry_args(p: argparse.ArgumentParser) -> None:
@@ -24,20 +125,31 @@ def add_registry_args(p: argparse.ArgumentParser) -> None:
         metavar="HOST",
         help="allow plain HTTP and unverified TLS for this registry (repeatable)",
     )
-    g.add_argument("--ca-file", metavar="PEM", help="also trust the CAs in this PEM file")
+    g.add_argument(
+        "--ca-file", type=PATH, metavar="PEM", help="also trust the CAs in this PEM file"
+    )
     g.add_argument(
         "--registries-conf",
+        type=PATH,
         metavar="FILE",
         help="containers-registries.conf (v2) with mirrors and rewrites",
     )
-    g.add_argument("--docker-config", metavar="DIR", help="Docker config directory (credentials)")
-    g.add_argument("--authfile", metavar="FILE", help="containers auth.json with credentials")
-    g.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS", help="per request")
-    g.add_argument("--retries", type=int, default=3, metavar="N", help="on 5xx, 429, network")
+    g.add_argument(
+        "--docker-config", type=PATH, metavar="DIR", help="Docker config directory (credentials)"
+    )
+    g.add_argument(
+        "--authfile", type=PATH, metavar="FILE", help="containers auth.json with credentials"
+    )
+    g.add_argument(
+        "--timeout", type=TIMEOUT, default=10.0, metavar="SECONDS", help="per request (0.1-3600)"
+    )
+    g.add_argument(
+        "--retries", type=RETRIES, default=3, metavar="N", help="on 5xx, 429, network (0-20)"
+    )
     g.add_argument("--no-cache", action="store_true", help="do not use the local manifest cache")
     g.add_argument(
         "--max-age",
-        type=float,
+        type=MAX_AGE,
         metavar="SECONDS",
         help="reuse a tag's digest from the cache if younger than this (default: never)",
     )
@@ -50,6 +162,9 @@ def add_registry_args(p: argparse.ArgumentParser) -> None:
 
 
 def resolve_options(args: argparse.Namespace, trace: Trace | None) -> ResolveOptions:
+    from imgdigest.registry.options import RegistryOptions
+    from imgdigest.resolve import ResolveOptions
+
     if args.timeout <= 0:
         raise UsageError("--timeout must be positive")
     if args.retries < 0:
@@ -71,7 +186,24 @@ def resolve_options(args: argparse.Namespace, trace: Trace | None) -> ResolveOpt
         retries=args.retries,
         on_request=callback,
     )
-    return ResolveOptions(registry=reg, cache=not args.no_cache, max_age=args.max_age)
+    return ResolveOptions(
+        registry=reg,
+        cache=not args.no_cache,
+        max_age=args.max_age,
+        verify=bool(getattr(args, "verify_content", False)),
+    )
+
+
+def add_verify_arg(p: argparse.ArgumentParser) -> None:
+    """``--verify`` of the commands that write or gate on digests (pin, lock, drift)."""
+    p.add_argument(
+        "--verify",
+        dest="verify_content",
+        action="store_true",
+        help="also GET each tag's manifest and check it hashes to the digest the registry "
+        "announced (a HEAD alone trusts the registry's Docker-Content-Digest header); "
+        "a mismatch exits 6",
+    )
 
 
 @contextmanager
@@ -80,6 +212,8 @@ def explained(args: argparse.Namespace) -> Iterator[Trace | None]:
     if not getattr(args, "explain", False):
         yield None
         return
+    from imgdigest.registry.trace import Trace
+
     trace = Trace()
     try:
         yield trace
@@ -91,6 +225,58 @@ def explained(args: argparse.Namespace) -> Iterator[Trace | None]:
         if s["ratelimit_remaining"] is not None:
             line += f", rate limit remaining: {s['ratelimit_remaining']}"
         print(line, file=sys.stderr)
+
+
+class ByteProgress:
+    """``label: 12.3 / 157.0 MB`` on stderr, repainted in place at most 5 times a second.
+
+    Only for a terminal (``on_terminal``): in a log or a pipe it would be noise.
+    """
+
+    INTERVAL = 0.2
+
+    def __init__(self, label: str, stream: TextIO) -> None:
+        self.label = label
+        self.stream = stream
+        self.sent = 0
+        self.total: int | None = None
+        self._shown = 0.0
+        self._width = 0
+
+    @classmethod
+    def on_terminal(cls, label: str) -> ByteProgress | None:
+        return cls(label, sys.stderr) if sys.stderr.isatty() else None
+
+    def update(self, done: int, total: int | None = None, force: bool = False) -> None:
+        import time
+
+        self.sent, self.total = done, total if total is not None else self.total
+        now = time.monotonic()
+        if not force and now - self._shown < self.INTERVAL:
+            return
+        self._shown = now
+        line = f"{self.label}: {_mb(self.sent)}"
+        if self.total is not None:
+            line += f" / {_mb(self.total)}"
+        self.stream.write("\r" + line.ljust(self._width))
+        self.stream.flush()
+        self._width = len(line)
+
+    def count(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
+        """Pass ``chunks`` through, counting their bytes."""
+        for chunk in chunks:
+            self.update(self.sent + len(chunk))
+            yield chunk
+
+    def finish(self) -> None:
+        """Show the final count and end the line."""
+        self.update(self.sent, force=True)
+        self.stream.write("\n")
+        self.stream.flush()
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.1f} MB"
 
 
 def read_refs(args_refs: list[str], from_file: str | None) -> list[str]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from imgdigest import platform as platforms
-from imgdigest.cli._common import add_registry_args, explained, resolve_options
+from imgdigest.cli._common import add_registry_args, explained, platform_spec, resolve_options
 from imgdigest.explore import Selected
 from imgdigest.resolve import Resolver
 from imgdigest.sources import ImageSource, open_source
@@ -29,6 +29,7 @@ def add_common(p: argparse.ArgumentParser, platform: bool = True) -> None:
     if platform:
         p.add_argument(
             "--platform",
+            type=platform_spec(),
             metavar="OS/ARCH[/VARIANT]",
             help="the platform to pick from an index (default: this machine's, linux/ARCH)",
         )

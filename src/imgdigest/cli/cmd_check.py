@@ -7,6 +7,7 @@ import sys
 
 from imgdigest import report as reports
 from imgdigest.check import PHRASES, CheckOptions, CheckReport, check_paths, load_constraint
+from imgdigest.cli._common import PATH, nonblank
 from imgdigest.documents import FinderOptions, load_config
 from imgdigest.errors import UsageError
 
@@ -38,21 +39,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--exempt",
         action="append",
+        type=nonblank("an image or a prefix ending in *"),
         default=[],
         metavar="PATTERN",
         help="exempt this image: exact, or a prefix when it ends in * (repeatable)",
     )
     p.add_argument(
-        "--constraint", metavar="FILE", help="read exemptImages from a K8sImageDigests constraint"
+        "--constraint",
+        type=PATH,
+        metavar="FILE",
+        help="read exemptImages from a K8sImageDigests constraint",
     )
     p.add_argument(
         "--config",
+        type=PATH,
         metavar="FILE",
         help="configuration (exemptImages, exclude, custom resource paths)",
     )
     p.add_argument(
         "--exclude",
         action="append",
+        type=nonblank("a glob"),
         default=[],
         metavar="GLOB",
         help="skip matching paths (repeatable)",

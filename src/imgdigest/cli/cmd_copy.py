@@ -7,7 +7,14 @@ import json
 import sys
 
 from imgdigest import platform as platforms
-from imgdigest.cli._common import add_registry_args, explained, resolve_options
+from imgdigest.cli._common import (
+    ByteProgress,
+    add_registry_args,
+    explained,
+    platform_spec,
+    resolve_options,
+    whole,
+)
 from imgdigest.copy import copy, open_destination
 from imgdigest.errors import UsageError
 from imgdigest.registry.upload import DEFAULT_CHUNK_SIZE
@@ -35,16 +42,23 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="copy the whole index with every platform and attestation (the default)",
     )
-    which.add_argument("--platform", metavar="OS/ARCH[/VARIANT]", help="copy only this platform")
+    which.add_argument(
+        "--platform",
+        type=platform_spec(),
+        metavar="OS/ARCH[/VARIANT]",
+        help="copy only this platform",
+    )
     p.add_argument(
         "--chunk-size",
-        type=int,
+        type=whole(1, 2**31, "bytes"),
         default=DEFAULT_CHUNK_SIZE,
         metavar="BYTES",
         help="blobs larger than this are uploaded in chunks of this size",
     )
     p.add_argument("--format", choices=("text", "json"), default="text")
-    p.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
+    p.add_argument(
+        "-q", "--quiet", action="store_true", help="no summary or progress line on stderr"
+    )
     add_registry_args(p)
     p.set_defaults(func=run)
 
@@ -57,7 +71,12 @@ def run(args: argparse.Namespace) -> int:
         source = open_source(args.src, r.inner)
         try:
             dest = open_destination(args.dst, r.inner, args.chunk_size)
-            report = r.run(copy(source, dest, wanted))
+            progress = None if args.quiet else ByteProgress.on_terminal(f"copy {args.src}")
+            try:
+                report = r.run(copy(source, dest, wanted, progress.update if progress else None))
+            finally:
+                if progress is not None:
+                    progress.finish()
         finally:
             r.run(source.aclose())
     if args.format == "json":

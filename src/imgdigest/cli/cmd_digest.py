@@ -7,8 +7,10 @@ import sys
 
 from imgdigest import platform as platforms
 from imgdigest.cli._common import (
+    PATH,
     add_registry_args,
     explained,
+    platform_spec,
     print_json_lines,
     read_refs,
     resolve_options,
@@ -26,9 +28,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "one to pin in Kubernetes manifests.",
     )
     p.add_argument("refs", nargs="*", metavar="REF", help="image references")
-    p.add_argument("--from-file", metavar="FILE", help="read references from FILE, - for stdin")
+    p.add_argument(
+        "--from-file", type=PATH, metavar="FILE", help="read references from FILE, - for stdin"
+    )
     p.add_argument(
         "--platform",
+        type=platform_spec(allow_all=True),
         metavar="OS/ARCH[/VARIANT]",
         help="digest of the matching platform manifest; 'all' lists every child of an index",
     )

@@ -6,7 +6,13 @@ import argparse
 import json
 import sys
 
-from imgdigest.cli._common import add_registry_args, explained, resolve_options, warn
+from imgdigest.cli._common import (
+    add_registry_args,
+    add_verify_arg,
+    explained,
+    resolve_options,
+    warn,
+)
 from imgdigest.cli.cmd_pin import add_file_args, check_paths, finder_options
 from imgdigest.drift import drift_paths
 
@@ -26,6 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("-q", "--quiet", action="store_true", help="no notes or summary on stderr")
     add_file_args(p)
+    add_verify_arg(p)
     add_registry_args(p)
     p.set_defaults(func=run)
 

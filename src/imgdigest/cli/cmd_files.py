@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
+import tempfile
+from typing import TextIO
 
+from imgdigest.cli._common import nonblank
 from imgdigest.cli._explore import REF_HELP, add_common, note_selection, session
 from imgdigest.explore import layers, pick_layers, select
 from imgdigest.layerfiles import FileEntry, entries
@@ -18,19 +22,40 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="list the files in an image's layers (gzip, zstd or plain tar), streamed",
         description="List the paths in one layer (--layer N or DIGEST) or in all layers in "
         "order, as `tar --list` would, streaming each layer from its source in constant "
-        "memory and verifying it. Whiteouts are shown as deletions.",
+        "memory and verifying it. Whiteouts are shown as deletions. Paths are printed as "
+        "they are read, before the layer's digest is known to match (a mismatch is reported "
+        "after them, exit 6); --hold prints nothing until every layer listed is verified.",
     )
     p.add_argument("ref", metavar="REF", help=REF_HELP)
-    p.add_argument("--layer", metavar="N|DIGEST", help="only this layer (index or digest)")
+    p.add_argument(
+        "--layer",
+        type=nonblank("a layer index or digest"),
+        metavar="N|DIGEST",
+        help="only this layer (index or digest)",
+    )
     p.add_argument("-l", "--long", action="store_true", help="type, mode and size per path")
     p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument(
+        "--hold",
+        action="store_true",
+        help="keep the listing in a temporary file until every layer is verified",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no notes on stderr")
     add_common(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    out = sys.stdout
+    if not args.hold:
+        return _list(args, sys.stdout)
+    with tempfile.SpooledTemporaryFile(max_size=1 << 20, mode="w+", encoding="utf-8") as held:
+        code = _list(args, held)  # type: ignore[arg-type]
+        held.seek(0)
+        shutil.copyfileobj(held, sys.stdout)  # type: ignore[misc]
+    return code
+
+
+def _list(args: argparse.Namespace, out: TextIO) -> int:
     with session(args, args.ref) as s:
         sel = s.run(select(s.source, args.platform))
         note_selection(args, args.ref, sel)

@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from imgdigest.cli._common import add_registry_args, explained, resolve_options, warn
+from imgdigest.cli._common import (
+    PATH,
+    add_registry_args,
+    add_verify_arg,
+    explained,
+    platform_spec,
+    resolve_options,
+    warn,
+)
 from imgdigest.cli.cmd_pin import add_file_args, check_paths, finder_options
 from imgdigest.edits import write_atomic
 from imgdigest.pin import lock_paths
@@ -20,14 +28,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         "entries list their platforms' digests. Nothing is written if any reference fails.",
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="files or directories; - for stdin")
-    p.add_argument("-o", "--output", metavar="FILE", help="lock file to write (default: stdout)")
+    p.add_argument(
+        "-o", "--output", type=PATH, metavar="FILE", help="lock file to write (default: stdout)"
+    )
     p.add_argument(
         "--platform",
+        type=platform_spec(),
         metavar="OS/ARCH[/VARIANT]",
         help="also record this platform's manifest digest for every reference",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no notes or summary on stderr")
     add_file_args(p)
+    add_verify_arg(p)
     add_registry_args(p)
     p.set_defaults(func=run)
 
@@ -56,4 +68,3 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         warn(f"locked {len(lock)} references from {len(scans)} files")
     return errors[0].exit_code if errors else 0
-

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 
+from imgdigest.cli._common import PATH, nonblank
 from imgdigest.errors import UsageError
 from imgdigest.registry.credentials import Credential, CredentialStore, login, logout
 from imgdigest.registry.options import RegistryOptions
@@ -21,11 +22,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "`docker login` would: the configured credential helper, or config.json.",
     )
     p.add_argument("registry", metavar="REGISTRY")
-    p.add_argument("-u", "--username", required=True)
+    p.add_argument("-u", "--username", type=nonblank("a user name"), required=True)
     p.add_argument(
         "--password-stdin", action="store_true", required=True, help="read the password from stdin"
     )
-    p.add_argument("--docker-config", metavar="DIR")
+    p.add_argument("--docker-config", type=PATH, metavar="DIR")
     p.add_argument("--no-verify", action="store_true", help="store without asking the registry")
     p.add_argument(
         "--insecure", action="store_true", help="the registry is plain HTTP or untrusted"
@@ -34,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_login)
     q = sub.add_parser("logout", help="remove stored registry credentials")
     q.add_argument("registry", metavar="REGISTRY")
-    q.add_argument("--docker-config", metavar="DIR")
+    q.add_argument("--docker-config", type=PATH, metavar="DIR")
     q.set_defaults(func=run_logout)
 
 

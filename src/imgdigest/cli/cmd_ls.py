@@ -15,7 +15,7 @@ import sys
 from typing import Any
 
 from imgdigest import reference as references
-from imgdigest.cli._common import add_registry_args, explained, resolve_options
+from imgdigest.cli._common import add_registry_args, explained, resolve_options, whole
 from imgdigest.errors import UsageError
 from imgdigest.explore import human_size
 from imgdigest.media import kind_of
@@ -36,7 +36,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("repo", metavar="REPO", help="repository, oci:DIR or docker-archive:FILE")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument(
-        "--page-size", type=int, default=PAGE_SIZE, metavar="N", help="tags asked per request"
+        "--page-size",
+        type=whole(1, 10000, "tags"),
+        default=PAGE_SIZE,
+        metavar="N",
+        help="tags asked per request",
     )
     add_registry_args(p)
     p.set_defaults(func=run)

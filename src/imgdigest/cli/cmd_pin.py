@@ -15,7 +15,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-from imgdigest.cli._common import add_registry_args, explained, resolve_options, warn
+from imgdigest.cli._common import (
+    PATH,
+    add_registry_args,
+    add_verify_arg,
+    explained,
+    nonblank,
+    platform_spec,
+    resolve_options,
+    warn,
+)
 from imgdigest.documents import STDIN, FinderOptions, load_config
 from imgdigest.errors import UsageError
 from imgdigest.lock import read_lock
@@ -48,11 +57,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--platform",
+        type=platform_spec(),
         metavar="OS/ARCH[/VARIANT]",
         help="pin this platform's manifest instead of the multi-platform index",
     )
     p.add_argument(
         "--lock",
+        type=PATH,
         action="append",
         default=[],
         metavar="FILE",
@@ -66,6 +77,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no notes or summary on stderr")
     p.add_argument("--no-progress", action="store_true", help="no progress line on a terminal")
     add_file_args(p)
+    add_verify_arg(p)
     add_registry_args(p)
     p.set_defaults(func=run)
 
@@ -75,12 +87,14 @@ def add_file_args(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--exclude",
         action="append",
+        type=nonblank("a glob"),
         default=[],
         metavar="GLOB",
         help="skip matching paths when walking directories (repeatable)",
     )
     g.add_argument(
         "--config",
+        type=PATH,
         metavar="FILE",
         help="project configuration: excludes and image paths of custom resources",
     )
@@ -185,19 +199,32 @@ def run(args: argparse.Namespace) -> int:
         for fp in plan.files:
             sys.stdout.write(fp.diff())
     if not args.quiet and args.format == "text":
-        warn(_summary(plan, args.write, blocked, len(written)))
+        warn(_summary(plan, args.write, blocked, args.partial))
     return plan.exit_code
 
 
-def _summary(plan: PinPlan, write: bool, blocked: bool, written: int) -> str:
+def _counted(refs: int, files: int) -> str:
+    return f"{refs} reference{'s' * (refs != 1)} in {files} file{'s' * (files != 1)}"
+
+
+def _summary(plan: PinPlan, write: bool, blocked: bool, partial: bool) -> str:
+    """One line saying what changed on disk, never more than did (``--partial`` keeps a
+    file with a failed reference whole, so its resolved references are not pinned)."""
     s = plan.summary()
-    refs = s["references_changed"]
-    files = s["files_changed"]
-    what = f"{refs} reference{'s' * (refs != 1)} in {files} file{'s' * (files != 1)}"
+    what = _counted(s["references_changed"], s["files_changed"])
     tail = f" ({s['unique_references']} unique, {s['from_lock']} from lock"
     tail += f", {s['failures']} failed)" if s["failures"] else ")"
     if blocked:
         return f"nothing written: {s['failures']} reference(s) failed; {what} would change" + tail
-    if write:
-        return f"pinned {what}; wrote {written} file{'s' * (written != 1)}" + tail
-    return f"{what} would change" + tail
+    if not write:
+        return f"{what} would change" + tail
+    written = plan.writable(partial)
+    refs = sum(len(fp.changes) for fp in written)
+    line = f"pinned {_counted(refs, len(written))}"
+    held_refs, held_files = s["references_changed"] - refs, s["files_changed"] - len(written)
+    if held_files:
+        line += (
+            f"; left {_counted(held_refs, held_files)} unchanged, "
+            "as each also holds a reference that failed or an error"
+        )
+    return line + tail

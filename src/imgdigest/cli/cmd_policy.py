@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from imgdigest.cli._common import nonblank
 from imgdigest.policy import gatekeeper, kyverno
 
 
@@ -33,6 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument(
         "--kinds",
         action="append",
+        type=nonblank("KIND[,KIND]"),
         default=[],
         metavar="KIND[,KIND]",
         help="kinds to match (default Pod); workload kinds add rules for their pod templates; "
@@ -49,7 +51,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="deny (default), warn, dryrun",
     )
     g.add_argument(
-        "--name", default=gatekeeper.DEFAULT_CONSTRAINT_NAME, help="the Constraint's name"
+        "--name",
+        type=nonblank("a name"),
+        default=gatekeeper.DEFAULT_CONSTRAINT_NAME,
+        help="the Constraint's name",
     )
     g.set_defaults(func=run_gatekeeper)
 
@@ -66,7 +71,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="add a verifyImages rule with mutateDigest: Kyverno pins tags to digests",
     )
     k.add_argument("--failure-action", choices=kyverno.FAILURE_ACTIONS, default="Enforce")
-    k.add_argument("--name", default=kyverno.DEFAULT_NAME, help="the ClusterPolicy's name")
+    k.add_argument(
+        "--name",
+        type=nonblank("a name"),
+        default=kyverno.DEFAULT_NAME,
+        help="the ClusterPolicy's name",
+    )
     k.set_defaults(func=run_kyverno)
 
 
@@ -74,6 +84,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--exempt",
         action="append",
+        type=nonblank("an image or a prefix ending in *"),
         default=[],
         metavar="PATTERN",
         help="exempt this image: exact, or a prefix when it ends in * (repeatable)",
@@ -81,6 +92,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--namespace",
         action="append",
+        type=nonblank("a namespace"),
         default=[],
         metavar="NS",
         help="namespaces to enforce in (repeatable)",

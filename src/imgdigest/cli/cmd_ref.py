@@ -7,7 +7,7 @@ import json
 import sys
 
 from imgdigest import reference as references
-from imgdigest.cli._common import read_refs
+from imgdigest.cli._common import PATH, read_refs
 from imgdigest.errors import ImgdigestError
 from imgdigest.resolve import api_host
 
@@ -20,7 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "or its parts with --format json. Invalid references get the precise reason.",
     )
     p.add_argument("refs", nargs="*", metavar="REF")
-    p.add_argument("--from-file", metavar="FILE", help="read references from FILE, - for stdin")
+    p.add_argument(
+        "--from-file", type=PATH, metavar="FILE", help="read references from FILE, - for stdin"
+    )
     p.add_argument("--familiar", action="store_true", help="print the short Docker form")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(func=run)

@@ -6,7 +6,15 @@ import argparse
 import sys
 from dataclasses import fields
 
-from imgdigest.cli._common import add_registry_args, resolve_options
+from imgdigest.cli._common import (
+    PATH,
+    add_registry_args,
+    nonblank,
+    platform_spec,
+    resolve_options,
+    seconds,
+    whole,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,12 +33,22 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Serve the webhook over HTTPS. The certificate and key are re-read when "
         "they change on disk (cert-manager rotation), without a restart.",
     )
-    s.add_argument("--tls-cert", required=True, metavar="FILE", help="serving certificate (PEM)")
-    s.add_argument("--tls-key", required=True, metavar="FILE", help="its private key (PEM)")
     s.add_argument(
-        "--listen", default="0.0.0.0:8443", metavar="HOST:PORT", help="(default: %(default)s)"
+        "--tls-cert", type=PATH, required=True, metavar="FILE", help="serving certificate (PEM)"
     )
-    s.add_argument("--config", metavar="FILE", help="YAML settings (flags given here win)")
+    s.add_argument(
+        "--tls-key", type=PATH, required=True, metavar="FILE", help="its private key (PEM)"
+    )
+    s.add_argument(
+        "--listen",
+        type=nonblank("HOST:PORT"),
+        default="0.0.0.0:8443",
+        metavar="HOST:PORT",
+        help="(default: %(default)s)",
+    )
+    s.add_argument(
+        "--config", type=PATH, metavar="FILE", help="YAML settings (flags given here win)"
+    )
     add_setting_args(s)
     s.add_argument(
         "--pull-secret",
@@ -54,11 +72,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="For clusters without cert-manager: write ca.crt, tls.crt, tls.key and "
         "cabundle-patch.yaml for the webhook's Service.",
     )
-    c.add_argument("--service", default="imgdigest-webhook", metavar="NAME")
-    c.add_argument("--namespace", default="imgdigest-system", metavar="NS")
-    c.add_argument("--out", default=".", metavar="DIR")
-    c.add_argument("--days", type=int, default=365)
-    c.add_argument("--cluster-domain", default="cluster.local")
+    c.add_argument(
+        "--service", type=nonblank("a Service name"), default="imgdigest-webhook", metavar="NAME"
+    )
+    c.add_argument(
+        "--namespace", type=nonblank("a namespace"), default="imgdigest-system", metavar="NS"
+    )
+    c.add_argument("--out", type=PATH, default=".", metavar="DIR")
+    c.add_argument("--days", type=whole(1, 3650, "days"), default=365)
+    c.add_argument("--cluster-domain", type=nonblank("a domain"), default="cluster.local")
     c.set_defaults(func=run_certs)
 
 
@@ -100,6 +122,7 @@ def add_setting_args(p: argparse.ArgumentParser) -> None:
         "--exempt",
         dest="exempt_images",
         action="append",
+        type=nonblank("an image or a prefix ending in *"),
         metavar="PATTERN",
         help="image never judged nor pinned; a trailing * matches a prefix (repeatable; "
         f"default: {shown(d.exempt_images)})",
@@ -109,11 +132,13 @@ def add_setting_args(p: argparse.ArgumentParser) -> None:
         "--exempt-namespace",
         dest="exempt_namespaces",
         action="append",
+        type=nonblank("a namespace"),
         metavar="NS",
         help=f"namespace left alone (repeatable; default: {shown(d.exempt_namespaces)})",
     )
     g.add_argument(
         "--opt-out",
+        type=nonblank("a label or annotation key"),
         metavar="KEY",
         help=f'label or annotation that exempts an object when "true" (default: {d.opt_out})',
     )
@@ -122,17 +147,19 @@ def add_setting_args(p: argparse.ArgumentParser) -> None:
         "--pin",
         dest="pin_images",
         action="append",
+        type=nonblank("an image pattern"),
         metavar="PATTERN",
         help="pin only these images (repeatable; default: every unpinned image)",
     )
     g.add_argument(
         "--platform",
+        type=platform_spec(),
         metavar="OS/ARCH",
         help="pin this platform's manifest digest (default: the index digest)",
     )
     g.add_argument(
         "--timeout-seconds",
-        type=float,
+        type=seconds(1, 30),
         metavar="S",
         help=f"timeoutSeconds of the webhook configurations (default: {d.timeout_seconds:g})",
     )
@@ -140,22 +167,24 @@ def add_setting_args(p: argparse.ArgumentParser) -> None:
         "--budget-seconds",
         "--budget",
         dest="budget_seconds",
-        type=float,
+        type=seconds(0.1, 30),
         metavar="S",
         help=f"answer within this (default: timeout-seconds - {BUDGET_MARGIN:g})",
     )
     g.add_argument(
         "--cache-ttl",
-        type=float,
+        type=seconds(0, 366 * 24 * 3600),
         metavar="S",
         help=f"reuse tag answers this long (default: {d.cache_ttl:g})",
     )
     g.add_argument(
-        "--cache-size", type=int, metavar="N", help=f"entries kept (default: {d.cache_size})"
+        "--cache-size",
+        type=whole(0, 10_000_000, "entries"),
+        metavar="N", help=f"entries kept (default: {d.cache_size})"
     )
     g.add_argument(
         "--max-body-bytes",
-        type=int,
+        type=whole(1, 1 << 30, "bytes"),
         metavar="N",
         help=f"refuse larger reviews with 413 (default: {d.max_body_bytes})",
     )
@@ -195,13 +224,20 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def run_certs(args: argparse.Namespace) -> int:
+    import shlex
+    from pathlib import Path
+
     from imgdigest.webhook.certs import write
 
-    for path in write(args.out, args.service, args.namespace, args.days, args.cluster_domain):
+    written = write(args.out, args.service, args.namespace, args.days, args.cluster_domain)
+    for path in written:
         print(path)
+    # Paths as written (``certs/`` gives ``certs/tls.crt``, not ``certs//tls.crt``), quoted
+    # so the hint can be pasted into a shell whatever the directory is called.
+    cert, key = (shlex.quote(str(Path(args.out) / name)) for name in ("tls.crt", "tls.key"))
     print(
-        f"# kubectl -n {args.namespace} create secret tls {args.service}-tls "
-        f"--cert {args.out}/tls.crt --key {args.out}/tls.key",
+        f"# kubectl -n {shlex.quote(args.namespace)} create secret tls "
+        f"{shlex.quote(args.service + '-tls')} --cert {cert} --key {key}",
         file=sys.stderr,
     )
     return 0

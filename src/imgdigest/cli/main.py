@@ -1,14 +1,22 @@
-"""Entry point: build the parser from the command modules and map errors to exit codes."""
+"""Entry point: build the parser from the command modules and map errors to exit codes.
+
+Ctrl-C must give exit 130 and one line however early it comes, so this module imports
+nothing but ``sys`` at load time, ``entry`` takes SIGINT over on its first line and
+``main`` catches ``KeyboardInterrupt`` around everything else. Output goes through
+guards installed here once for every command: a failed write to stdout becomes one line
+and exit 1 (a closed pipe exits 141 quietly, as a tool killed by SIGPIPE would), and
+stderr shows control and bidi characters escaped.
+"""
 
 from __future__ import annotations
 
-import argparse
-import importlib
-import os
 import sys
-from collections.abc import Sequence
 
-from imgdigest.errors import ImgdigestError
+TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: importing typing takes ~10 ms
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
+    from typing import Any, TextIO
 
 # Commands and the module that defines each, in the order ``--help`` lists them.
 COMMANDS: tuple[tuple[tuple[str, ...], str], ...] = (
@@ -33,6 +41,10 @@ COMMANDS: tuple[tuple[tuple[str, ...], str], ...] = (
 )
 COMMAND_MODULES: tuple[str, ...] = tuple(module for _, module in COMMANDS)
 
+EXIT_INTERRUPTED = 130
+EXIT_OUTPUT_ERROR = 1
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for `yes | head -c1`
+
 
 def _invoked(argv: Sequence[str]) -> str | None:
     """The module of the command on the line, if there is exactly one known command."""
@@ -48,12 +60,15 @@ def _invoked(argv: Sequence[str]) -> str | None:
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """Only the invoked command's module is imported; ``--help`` alone imports them all."""
-    parser = argparse.ArgumentParser(
+    import importlib
+
+    from imgdigest import __version__
+    from imgdigest.cli._common import Parser
+
+    parser = Parser(
         prog="imgdigest",
         description="Find, explore, pin and enforce container image digests.",
     )
-    from imgdigest import __version__
-
     parser.add_argument("--version", action="version", version=f"imgdigest {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
@@ -63,25 +78,185 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+class OutputError(Exception):
+    """Writing to stdout failed; raised by ``_GuardedOutput`` so no other OSError is mistaken."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error.strerror or str(error))
+        self.error = error
+
+
+class _GuardedOutput:
+    """Stdout (text or ``.buffer``) whose failed writes raise ``OutputError``."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, data: Any) -> int:
+        try:
+            written = self._stream.write(data)
+        except OSError as error:
+            raise OutputError(error) from None
+        return len(data) if written is None else int(written)
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError as error:
+            raise OutputError(error) from None
+
+    @property
+    def buffer(self) -> _GuardedOutput:
+        return _GuardedOutput(self._stream.buffer)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+class _SafeErrors:
+    """Stderr that shows control, escape and bidi characters as visible escapes.
+
+    Newlines separate messages and stay; a write that starts with a carriage return (a
+    progress line repainting itself) keeps that one.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        from imgdigest.display import safe_lines
+
+        head = "\r" if text.startswith("\r") else ""
+        self._stream.write(head + safe_lines(text[len(head) :]))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser(argv)
-    args = parser.parse_args(argv)
+    """Run one command; every exit, including Ctrl-C during start-up, is an exit code."""
     try:
-        code = args.func(args)
+        return _guarded(sys.argv[1:] if argv is None else list(argv))
+    except KeyboardInterrupt:
+        return interrupted()
+
+
+_startup_handler: Any = None  # SIGINT's handler before ``entry`` took it over
+
+
+def _interrupted_at_startup(signum: int, frame: object) -> None:
+    """Ctrl-C before the command runs: nothing to clean up, so leave at once."""
+    import os
+
+    os.write(2, b"imgdigest: interrupted\n")
+    os._exit(EXIT_INTERRUPTED)
+
+
+def entry() -> None:
+    """The console script and ``python -m imgdigest``: ``sys.exit(main())``, made Ctrl-C proof.
+
+    Until the command's modules are loaded, SIGINT exits 130 directly: a
+    ``KeyboardInterrupt`` raised inside the import machinery can be printed as "Exception
+    ignored" and lost, or leave a traceback. ``_signal`` (what ``signal`` wraps) is used
+    because it is loaded with the interpreter; ``signal`` would cost an import first.
+    Exit 130 leaves through ``os._exit`` after flushing: CPython 3.11 may otherwise kill
+    itself with SIGINT at exit even though the interrupt was handled (a ``KeyboardInterrupt``
+    inside a string ``exec``, as dataclasses do, marks it as unhandled).
+    """
+    global _startup_handler
+    import _signal
+
+    try:
+        _startup_handler = _signal.signal(_signal.SIGINT, _interrupted_at_startup)
+    except ValueError:  # not the main thread (embedded): keep Python's handling
+        _startup_handler = None
+    code = main()
+    if code == EXIT_INTERRUPTED:
+        import contextlib
+        import os
+
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
+def _started() -> None:
+    """The command's modules are loaded: Ctrl-C raises ``KeyboardInterrupt`` again (cleanup)."""
+    global _startup_handler
+    if _startup_handler is not None:
+        import _signal
+
+        _signal.signal(_signal.SIGINT, _startup_handler)
+        _startup_handler = None
+
+
+def interrupted() -> int:
+    """One line and exit 130, whatever state the streams are in."""
+    try:
+        sys.stderr.write("imgdigest: interrupted\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    return EXIT_INTERRUPTED
+
+
+def _guarded(argv: list[str]) -> int:
+    stdout, stderr = sys.stdout, sys.stderr
+    sys.stdout = _GuardedOutput(stdout)  # type: ignore[assignment]
+    sys.stderr = _SafeErrors(stderr)  # type: ignore[assignment]
+    try:
+        try:
+            try:
+                code = _dispatch(argv)
+            except SystemExit:  # argparse's --help, --version and usage errors
+                sys.stdout.flush()
+                raise
+            sys.stdout.flush()
+        except OutputError as exc:
+            _discard_output(stdout)
+            import errno
+
+            if exc.error.errno == errno.EPIPE:
+                return EXIT_BROKEN_PIPE
+            print(f"imgdigest: cannot write output: {exc}", file=sys.stderr)
+            return EXIT_OUTPUT_ERROR
+        return code
+    finally:
+        sys.stdout, sys.stderr = stdout, stderr
+
+
+def _discard_output(stdout: TextIO) -> None:
+    """Point fd 1 at /dev/null so the interpreter's final flush cannot fail again."""
+    import contextlib
+    import os
+
+    if stdout is not sys.__stdout__:
+        return
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stdout.fileno())
+        os.close(devnull)
+
+
+def _dispatch(argv: list[str]) -> int:
+    from imgdigest.errors import ImgdigestError
+
+    try:
+        parser = build_parser(argv)
+        args = parser.parse_args(argv)
+        _started()
+        return int(args.func(args) or 0)
     except ImgdigestError as exc:
         print(f"imgdigest: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("imgdigest: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        # The reader went away (``| head``): stop quietly, as coreutils do.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 0
-    return int(code or 0)
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    entry()
