@@ -7,24 +7,49 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TextIO
 
-from imgdigest.errors import UsageError
+from imgdigest.errors import ImgdigestError, UsageError
 from imgdigest.registry.options import RegistryOptions
 from imgdigest.registry.trace import RequestRecord, Trace
 from imgdigest.resolve import ResolveOptions
 
 
-def add_registry_args(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("registry access")
-    g.add_argument(
+def insecure_host(value: str) -> str:
+    """``--insecure`` names a registry host, never a reference it would otherwise swallow."""
+    host = value.removeprefix("http://").removeprefix("https://").rstrip("/")
+    if not host or "/" in host or "@" in host or any(c.isspace() for c in host):
+        raise argparse.ArgumentTypeError(
+            f"expects a registry HOST[:PORT] such as 127.0.0.1:5000, not {value!r} "
+            "(write --insecure HOST before the references)"
+        )
+    return host
+
+
+def add_trust_args(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """``--insecure HOST`` and ``--ca-file``: the same meaning on every command, login too."""
+    p.add_argument(
         "--insecure",
         action="append",
         default=[],
+        type=insecure_host,
         metavar="HOST",
         help="allow plain HTTP and unverified TLS for this registry (repeatable)",
     )
-    g.add_argument("--ca-file", metavar="PEM", help="also trust the CAs in this PEM file")
+    p.add_argument("--ca-file", metavar="PEM", help="also trust the CAs in this PEM file")
+
+
+def checked_ca_file(path: str | None) -> str | None:
+    """A missing CA file is the caller's mistake (exit 2), not an unreachable registry."""
+    if path is not None and not Path(path).is_file():
+        raise UsageError(f"--ca-file {path}: no such file")
+    return path
+
+
+def add_registry_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("registry access")
+    add_trust_args(g)
     g.add_argument(
         "--registries-conf",
         metavar="FILE",
@@ -63,7 +88,7 @@ def resolve_options(args: argparse.Namespace, trace: Trace | None) -> ResolveOpt
 
     reg = RegistryOptions(
         insecure=tuple(args.insecure),
-        ca_file=args.ca_file,
+        ca_file=checked_ca_file(args.ca_file),
         registries_conf=args.registries_conf,
         docker_config=args.docker_config,
         auth_file=args.authfile,
@@ -114,6 +139,11 @@ def read_refs(args_refs: list[str], from_file: str | None) -> list[str]:
 def print_json_lines(objs: list[dict[str, Any]]) -> None:
     for o in objs:
         print(json.dumps(o, sort_keys=False))
+
+
+def failure_line(given: str, exc: ImgdigestError) -> str:
+    """A per-reference failure naming the input once: the error may already name it."""
+    return str(exc) if exc.reference else f"{given}: {exc}"
 
 
 def warn(msg: str) -> None:

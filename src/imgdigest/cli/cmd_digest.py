@@ -9,6 +9,7 @@ from imgdigest import platform as platforms
 from imgdigest.cli._common import (
     add_registry_args,
     explained,
+    failure_line,
     print_json_lines,
     read_refs,
     resolve_options,
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     objs = []
     for given, res in zip(refs, results, strict=True):
         if isinstance(res, ImgdigestError):
-            print(f"imgdigest: error: {given}: {res}", file=sys.stderr)
+            print(f"imgdigest: error: {failure_line(given, res)}", file=sys.stderr)
             code = code or res.exit_code
             objs.append({"reference": given, "error": str(res), "exit_code": res.exit_code})
             continue
