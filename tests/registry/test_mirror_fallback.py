@@ -139,10 +139,17 @@ def test_origin_refusal_after_a_missing_mirror_is_an_auth_error(
 def test_a_single_registry_names_the_reference_once(registry_http, unique_repo, tmp_home):
     ref = f"{registry_http.host}/{unique_repo}:nope"
     p = subprocess.run(
-        [sys.executable, "-m", "imgdigest", "digest", ref],
+        [sys.executable, "-m", "imgdigest", "digest", ref, "Bad:tag:twice"],
         capture_output=True,
         text=True,
         env={**os.environ},
         timeout=60,
     )
-    assert (p.returncode, p.stderr.splitlines()) == (3, [f"imgdigest: error: {ref}: not found"])
+    assert (p.returncode, p.stderr.splitlines()) == (
+        3,
+        [
+            f"imgdigest: error: {ref}: not found",
+            "imgdigest: error: Bad:tag:twice: invalid reference format: repository name "
+            "(library/Bad) must be lowercase",
+        ],
+    )

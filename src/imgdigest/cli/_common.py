@@ -143,7 +143,8 @@ def print_json_lines(objs: list[dict[str, Any]]) -> None:
 
 def failure_line(given: str, exc: ImgdigestError) -> str:
     """A per-reference failure naming the input once: the error may already name it."""
-    return str(exc) if exc.reference else f"{given}: {exc}"
+    named = exc.reference is not None and str(exc).startswith(f"{exc.reference}: ")
+    return str(exc) if named else f"{given}: {exc}"
 
 
 def warn(msg: str) -> None:
