@@ -252,4 +252,11 @@ def test_missing_ca_file_is_a_usage_error(tmp_home, tmp_path: Path):
         2,
         f"imgdigest: error: --ca-file {missing}: no such file",
     )
+    bad = tmp_path / "bad.pem"
+    bad.write_text("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
+    d = cli("digest", "--ca-file", str(bad), "127.0.0.1:5999/a/b:1")
+    assert (d.returncode, d.stderr.strip()) == (
+        2,
+        f"imgdigest: error: --ca-file {bad}: not a PEM file of certificates",
+    )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import ssl
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,9 +42,17 @@ def add_trust_args(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> None
 
 
 def checked_ca_file(path: str | None) -> str | None:
-    """A missing CA file is the caller's mistake (exit 2), not an unreachable registry."""
-    if path is not None and not Path(path).is_file():
+    """A missing or malformed CA file is the caller's mistake (exit 2), not a registry's."""
+    if path is None:
+        return None
+    if not Path(path).is_file():
         raise UsageError(f"--ca-file {path}: no such file")
+    try:  # a bare context: checks the file without loading the system store
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=path)
+    except ssl.SSLError:  # before OSError, of which it is a subclass
+        raise UsageError(f"--ca-file {path}: not a PEM file of certificates") from None
+    except OSError as exc:
+        raise UsageError(f"--ca-file {path}: cannot read: {exc.strerror}") from None
     return path
 
 

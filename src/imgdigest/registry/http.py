@@ -82,9 +82,13 @@ class HttpClient:
             if self._ca_file:
                 try:
                     ctx.load_verify_locations(cafile=self._ca_file)
-                except (OSError, ssl.SSLError) as exc:
+                except OSError as exc:
                     # The caller's file, not the registry, is at fault: a usage error.
-                    why = getattr(exc, "strerror", None) or "not a PEM file of certificates"
+                    why = (
+                        "not a PEM file of certificates"
+                        if isinstance(exc, ssl.SSLError)
+                        else f"cannot read: {exc.strerror}"
+                    )
                     raise UsageError(f"--ca-file {self._ca_file}: {why}") from None
             self._verified = ctx
         return self._verified

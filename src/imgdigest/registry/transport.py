@@ -504,7 +504,9 @@ class Transport:
                 and not self._plain_http_allowed(t.netloc)
             ):
                 raise NetworkError(
-                    f"{host} redirected to plain HTTP ({t.netloc}); refusing to follow"
+                    f"{host} redirected to plain HTTP ({t.netloc}); refusing to follow; "
+                    f"declare it insecure (--insecure {t.netloc}) if that is intended",
+                    host=host,
                 )
             if resp.status_code == 303:
                 method, content = "GET", None
