@@ -90,6 +90,49 @@ class ContentCache:
             _write_atomic(self._tag_path(name, tag), json.dumps(obj).encode())
 
 
+class SchemeCache:
+    """Which scheme a loopback registry speaks, remembered across runs.
+
+    Without it every run would first try HTTPS on a plain-HTTP test registry. A wrong
+    entry costs one failed attempt and is dropped, so the file is a hint, never trusted
+    for security: whether plain HTTP is allowed at all is decided by the transport.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._known: dict[str, str] | None = None
+
+    def _load(self) -> dict[str, str]:
+        if self._known is None:
+            try:
+                obj = json.loads(self.path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                obj = {}
+            known = obj if isinstance(obj, dict) else {}
+            self._known = {
+                k: v for k, v in known.items() if isinstance(k, str) and v in ("http", "https")
+            }
+        return self._known
+
+    def get(self, host: str) -> str | None:
+        return self._load().get(host)
+
+    def put(self, host: str, scheme: str) -> None:
+        known = self._load()
+        if known.get(host) != scheme:
+            known[host] = scheme
+            self._save()
+
+    def drop(self, host: str) -> None:
+        if self._load().pop(host, None) is not None:
+            self._save()
+
+    def _save(self) -> None:
+        # A read-only cache directory must not fail the lookup.
+        with contextlib.suppress(OSError):
+            _write_atomic(self.path, json.dumps(self._known, sort_keys=True).encode())
+
+
 def _write_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     replace_file(path, data)

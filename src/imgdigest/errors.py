@@ -22,9 +22,27 @@ from __future__ import annotations
 
 
 class ImgdigestError(Exception):
-    """Base of every error the library raises on purpose."""
+    """Base of every error the library raises on purpose.
+
+    ``reference`` and ``host`` name the input the message is about, when there is one,
+    so callers need not parse the text; ``reason`` is the message without that name
+    (``not found``), for callers that combine several answers into one line.
+    """
 
     exit_code = 1
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        reference: str | None = None,
+        host: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.reference = reference
+        self.host = host
+        self.reason = reason if reason is not None else message
 
 
 class UsageError(ImgdigestError):

@@ -23,12 +23,15 @@ from typing import Any, TypeVar
 
 from imgdigest import platform as platforms
 from imgdigest import reference as references
-from imgdigest.cache import ContentCache
+from imgdigest.cache import ContentCache, SchemeCache
 from imgdigest.errors import (
+    AuthError,
+    ForbiddenError,
     ImgdigestError,
     NetworkError,
     NotFoundError,
     PlatformNotFoundError,
+    UnauthorizedError,
     UnsupportedError,
     VerificationError,
 )
@@ -162,10 +165,11 @@ class AsyncResolver:
         self, options: ResolveOptions | None = None, transport: Transport | None = None
     ) -> None:
         self.options = options or ResolveOptions()
-        self.transport = transport or Transport(self.options.registry)
+        self.cache = ContentCache(self.options.cache_dir) if self.options.cache else None
+        schemes = SchemeCache(self.cache.root / "schemes.json") if self.cache else None
+        self.transport = transport or Transport(self.options.registry, schemes=schemes)
         self.client = RegistryClient(self.transport)
         self.mirrors = Mirrors.load(self.options.registry.registries_conf)
-        self.cache = ContentCache(self.options.cache_dir) if self.options.cache else None
         self._flights: dict[tuple[Any, ...], asyncio.Future[Any]] = {}
 
     async def aclose(self) -> None:
@@ -312,14 +316,20 @@ class AsyncResolver:
                 raise r  # a bug, not a registry answer; registry errors surface per reference
 
     async def _first_endpoint(self, ref: Reference, call: Callable[[Endpoint], Awaitable[T]]) -> T:
-        """Ask each mirror in turn, then the registry itself; only its failure is final."""
-        *mirrors, origin = self.endpoints(ref)
-        for ep in mirrors:
+        """Ask each mirror in turn, then the registry itself; fail only when all failed.
+
+        A mirror that lacks the image, refuses us (401/403) or cannot be reached is
+        skipped. The error then names the reference once and says what each endpoint
+        answered, so a mirror's own answer is not hidden behind the origin's.
+        """
+        endpoints = self.endpoints(ref)
+        failures: list[tuple[Endpoint, ImgdigestError]] = []
+        for ep in endpoints:
             try:
                 return await call(ep)
-            except (NotFoundError, NetworkError):
-                continue
-        return await call(origin)
+            except (NotFoundError, NetworkError, AuthError) as exc:
+                failures.append((ep, exc))
+        raise _combined(str(ref), failures)
 
     async def _resolve(self, ref: Reference, wanted: Platform | None, children: bool) -> Resolution:
         head = None
@@ -525,3 +535,40 @@ def resolve(
     """Resolve one reference with a throwaway resolver (see ``Resolver`` for many)."""
     with Resolver(options) as r:
         return r.resolve(ref, platform)
+
+
+_HEADLINES: tuple[tuple[type[ImgdigestError], str], ...] = (
+    (NotFoundError, "not found"),
+    (UnauthorizedError, "unauthorized"),
+    (ForbiddenError, "access denied"),
+    (AuthError, "credentials refused"),
+    (NetworkError, "unreachable"),
+)
+
+
+def _combined(reference: str, failures: list[tuple[Endpoint, ImgdigestError]]) -> ImgdigestError:
+    """One error naming ``reference`` once; with mirrors, what each endpoint said.
+
+    The kind (and exit code) is that of the registry itself if it answered, else of
+    the first mirror that answered, else a network error: an answer beats silence.
+    """
+    ep, last = failures[-1]
+    if len(failures) == 1:
+        # An error about the reference drops its own copy of the name; one about the
+        # host (cannot reach it, did not answer) keeps the host in its words.
+        reason = last.reason if last.reference else str(last)
+        return type(last)(
+            f"{reference}: {reason}", reference=reference, host=ep.host, reason=reason
+        )
+    answered = [e for _, e in failures if not isinstance(e, NetworkError)]
+    chosen = last if not isinstance(last, NetworkError) else (answered or [last])[0]
+    parts = []
+    for ep, exc in failures:
+        label = f"mirror {ep.host}" if ep.mirror else ep.host
+        said = ": " if isinstance(exc, NetworkError) else " said "
+        parts.append(f"{label}{said}{exc.reason}")
+    headline = next((h for cls, h in _HEADLINES if isinstance(chosen, cls)), "failed")
+    reason = f"{headline}: " + "; ".join(parts)
+    return type(chosen)(
+        f"{reference}: {reason}", reference=reference, host=failures[-1][0].host, reason=reason
+    )

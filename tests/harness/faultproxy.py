@@ -211,6 +211,11 @@ class FaultProxy:
                 and (pattern is None or pattern.search(r.path))
             )
 
+    @property
+    def connections(self) -> int:
+        """TCP connections accepted, counting ones that never sent an HTTP request (TLS)."""
+        return self._server.connections if self._server is not None else 0
+
     def counts(self) -> collections.Counter[tuple[str, str]]:
         """``Counter`` of ``(method, path)``."""
         with self._lock:

@@ -90,6 +90,19 @@ class ThreadedServer(ThreadingHTTPServer):
         self.ssl_context = ssl_context
         super().__init__((host, port), handler)
         self._thread: threading.Thread | None = None
+        self._connections = 0
+        self._connections_lock = threading.Lock()
+
+    @property
+    def connections(self) -> int:
+        """Connections accepted so far, whatever was sent on them (a TLS probe counts)."""
+        with self._connections_lock:
+            return self._connections
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections += 1
+        super().process_request(request, client_address)
 
     @property
     def port(self) -> int:

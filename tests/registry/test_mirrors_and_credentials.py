@@ -14,7 +14,6 @@ import pytest
 from imgdigest.errors import AuthError, ConfigError, UsageError
 from imgdigest.registry.credentials import CredentialStore
 from imgdigest.registry.mirrors import Mirrors
-from imgdigest.registry.trace import Trace
 from tests.harness import push_image, push_index
 
 from .helpers import resolver
@@ -39,14 +38,16 @@ location = "{registry_http.host}/k8s"
 insecure = true
 """,
     )
-    trace = Trace()
-    with resolver(registry_http, tmp_home, registries_conf=conf, trace=trace) as r:
+    registry_http.reset_count()
+    with resolver(registry_http, tmp_home, registries_conf=conf) as r:
         res = r.resolve("registry.k8s.io/pause:3.9")
         child = r.resolve("registry.k8s.io/pause:3.9", platform="linux/arm64")
     assert res.digest == idx.digest
     assert res.endpoint == f"{registry_http.host}/k8s/pause"
     assert child.digest == idx.child("linux", "arm64", "v8").digest
-    assert {x.host for x in trace.records} == {registry_http.host}
+    # everything was answered by the mirror: the ping, two HEADs and the index GET
+    assert registry_http.request_count("HEAD", "^/v2/k8s/pause/manifests/3.9$") == 2
+    assert registry_http.request_count("GET", "^/v2/k8s/pause/manifests/sha256:") == 1
 
 
 def test_docker_hub_names_map_through_mirror(registry_http, tmp_home, tmp_path):

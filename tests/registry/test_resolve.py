@@ -13,7 +13,6 @@ from imgdigest.errors import (
     NotFoundError,
     PlatformNotFoundError,
 )
-from imgdigest.registry.trace import Trace
 from tests.harness import push_image, push_index, push_nested_index
 from tests.harness.images import build_image
 
@@ -134,11 +133,14 @@ def test_by_digest_and_tag_at_digest(registry_http, unique_repo, tmp_home):
 
 def test_missing_tag_is_not_found_without_a_get(registry_http, unique_repo, tmp_home):
     push_image(registry_http, unique_repo, "there")
-    trace = Trace()
-    with resolver(registry_http, tmp_home, trace=trace) as r, pytest.raises(NotFoundError) as err:
+    registry_http.reset_count()
+    with resolver(registry_http, tmp_home) as r, pytest.raises(NotFoundError) as err:
         r.resolve(_ref(registry_http, unique_repo, "absent"))
-    assert unique_repo in str(err.value) and "absent" in str(err.value)
-    assert [x.method for x in trace.records if x.purpose == "manifest"] == ["HEAD"]
+    assert str(err.value) == f"{_ref(registry_http, unique_repo, 'absent')}: not found"
+    assert err.value.exit_code == 3
+    manifests = f"^/v2/{unique_repo}/manifests/"
+    assert registry_http.request_count("HEAD", manifests) == 1
+    assert registry_http.request_count("GET", manifests) == 0
 
 
 def test_tls_with_test_ca(registry_tls, unique_repo, tmp_home):
@@ -181,14 +183,16 @@ def test_token_auth_batch_costs_one_token_request(registry_token, token_server, 
     pushed = {r: push_image(registry_token, r, "1", seed=r) for r in repos}
     store_login(registry_token, tmp_home)
     token_server.reset()
-    trace = Trace()
+    registry_token.reset_count()
     refs = [f"{registry_token.host}/{r}:1" for r in repos] * 3
-    with resolver(registry_token, tmp_home, trace=trace) as r:
+    with resolver(registry_token, tmp_home) as r:
         results = r.resolve_many(refs)
     assert [x.digest for x in results] == [pushed[r].digest for r in repos] * 3
     assert token_server.request_count == 1
-    # one ping, one token, one HEAD per unique reference
-    assert len(trace.records) == 1 + 1 + len(repos)
+    # one ping and one HEAD per unique reference reach the registry, nothing else
+    assert registry_token.request_count("GET", "^/v2/$") == 1
+    assert registry_token.request_count("HEAD", "/manifests/") == len(repos)
+    assert registry_token.request_count() == 1 + len(repos)
 
 
 def test_token_auth_wrong_password_is_auth_error_without_secret(registry_token, tmp_home):
@@ -211,11 +215,13 @@ def test_platform_lookup_reuses_cached_index(registry_http, unique_repo, tmp_hom
     ref = _ref(registry_http, unique_repo, "c")
     with resolver(registry_http, tmp_home) as r:
         r.resolve(ref, platform="linux/arm64")
-    trace = Trace()
-    with resolver(registry_http, tmp_home, trace=trace) as r:
+    registry_http.reset_count()
+    with resolver(registry_http, tmp_home) as r:
         res = r.resolve(ref, platform="linux/arm64")
     assert res.index_digest == idx.digest
-    assert [x.method for x in trace.records if x.purpose == "manifest"] == ["HEAD"]
+    manifests = f"^/v2/{unique_repo}/manifests/"
+    assert registry_http.request_count("HEAD", manifests) == 1
+    assert registry_http.request_count("GET", manifests) == 0
 
 
 def test_resolve_many_keeps_order_and_reports_each_failure(registry_http, unique_repo, tmp_home):

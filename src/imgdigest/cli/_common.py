@@ -8,9 +8,10 @@ import math
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from imgdigest.errors import UsageError
+from imgdigest.errors import ImgdigestError, UsageError
 
 if TYPE_CHECKING:  # loaded on use: offline commands (check, ref) import this module too
     from imgdigest.registry.trace import RequestRecord, Trace
@@ -116,18 +117,52 @@ RETRIES = whole(0, 20, "retries")
 MAX_AGE = seconds(0, 366 * 24 * 3600)
 
 
-def add_registry_args(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("registry access")
-    g.add_argument(
+def insecure_host(value: str) -> str:
+    """``--insecure`` names a registry host, never a reference it would otherwise swallow."""
+    host = value.removeprefix("http://").removeprefix("https://").rstrip("/")
+    if not host or "/" in host or "@" in host or any(c.isspace() for c in host):
+        raise argparse.ArgumentTypeError(
+            f"expects a registry HOST[:PORT] such as 127.0.0.1:5000, not {value!r} "
+            "(write --insecure HOST before the references)"
+        )
+    return host
+
+
+def add_trust_args(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """``--insecure HOST`` and ``--ca-file``: the same meaning on every command, login too."""
+    p.add_argument(
         "--insecure",
         action="append",
         default=[],
+        type=insecure_host,
         metavar="HOST",
         help="allow plain HTTP and unverified TLS for this registry (repeatable)",
     )
-    g.add_argument(
+    p.add_argument(
         "--ca-file", type=PATH, metavar="PEM", help="also trust the CAs in this PEM file"
     )
+
+
+def checked_ca_file(path: str | None) -> str | None:
+    """A missing or malformed CA file is the caller's mistake (exit 2), not a registry's."""
+    if path is None:
+        return None
+    import ssl
+
+    if not Path(path).is_file():
+        raise UsageError(f"--ca-file {path}: no such file")
+    try:  # a bare context: checks the file without loading the system store
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=path)
+    except ssl.SSLError:  # before OSError, of which it is a subclass
+        raise UsageError(f"--ca-file {path}: not a PEM file of certificates") from None
+    except OSError as exc:
+        raise UsageError(f"--ca-file {path}: cannot read: {exc.strerror}") from None
+    return path
+
+
+def add_registry_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("registry access")
+    add_trust_args(g)
     g.add_argument(
         "--registries-conf",
         type=PATH,
@@ -178,7 +213,7 @@ def resolve_options(args: argparse.Namespace, trace: Trace | None) -> ResolveOpt
 
     reg = RegistryOptions(
         insecure=tuple(args.insecure),
-        ca_file=args.ca_file,
+        ca_file=checked_ca_file(args.ca_file),
         registries_conf=args.registries_conf,
         docker_config=args.docker_config,
         auth_file=args.authfile,
@@ -300,6 +335,12 @@ def read_refs(args_refs: list[str], from_file: str | None) -> list[str]:
 def print_json_lines(objs: list[dict[str, Any]]) -> None:
     for o in objs:
         print(json.dumps(o, sort_keys=False))
+
+
+def failure_line(given: str, exc: ImgdigestError) -> str:
+    """A per-reference failure naming the input once: the error may already name it."""
+    named = exc.reference is not None and str(exc).startswith(f"{exc.reference}: ")
+    return str(exc) if named else f"{given}: {exc}"
 
 
 def warn(msg: str) -> None:

@@ -13,7 +13,7 @@ import sys
 from typing import Any
 
 from imgdigest import platform as platforms
-from imgdigest.cli._common import explained, resolve_options
+from imgdigest.cli._common import explained, failure_line, resolve_options
 from imgdigest.errors import ImgdigestError
 from imgdigest.explore import select
 from imgdigest.media import kind_of
@@ -37,7 +37,7 @@ def run(refs: list[str], args: argparse.Namespace) -> int:
     for given in refs:
         res = answers[given]
         if isinstance(res, ImgdigestError):
-            print(f"imgdigest: error: {given}: {res}", file=sys.stderr)
+            print(f"imgdigest: error: {failure_line(given, res)}", file=sys.stderr)
             code = code or res.exit_code
             if args.format == "json":
                 err = {"reference": given, "error": str(res), "exit_code": res.exit_code}

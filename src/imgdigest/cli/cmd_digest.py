@@ -10,6 +10,7 @@ from imgdigest.cli._common import (
     PATH,
     add_registry_args,
     explained,
+    failure_line,
     platform_spec,
     print_json_lines,
     read_refs,
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     objs = []
     for given, res in zip(refs, results, strict=True):
         if isinstance(res, ImgdigestError):
-            print(f"imgdigest: error: {given}: {res}", file=sys.stderr)
+            print(f"imgdigest: error: {failure_line(given, res)}", file=sys.stderr)
             code = code or res.exit_code
             objs.append({"reference": given, "error": str(res), "exit_code": res.exit_code})
             continue

@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import sys
 
-from imgdigest.cli._common import PATH, nonblank
+from imgdigest.cli._common import PATH, add_trust_args, checked_ca_file, nonblank
 from imgdigest.errors import UsageError
 from imgdigest.registry.credentials import Credential, CredentialStore, login, logout
 from imgdigest.registry.options import RegistryOptions
@@ -28,10 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--docker-config", type=PATH, metavar="DIR")
     p.add_argument("--no-verify", action="store_true", help="store without asking the registry")
-    p.add_argument(
-        "--insecure", action="store_true", help="the registry is plain HTTP or untrusted"
-    )
-    p.add_argument("--ca-file", metavar="PEM", help="also trust the CAs in this PEM file")
+    add_trust_args(p)
     p.set_defaults(func=run_login)
     q = sub.add_parser("logout", help="remove stored registry credentials")
     q.add_argument("registry", metavar="REGISTRY")
@@ -55,7 +52,7 @@ async def _verify(args: argparse.Namespace, credential: Credential) -> None:
     store = CredentialStore(args.docker_config)
     store.set(host, credential)
     options = RegistryOptions(
-        insecure=(host,) if args.insecure else (), ca_file=args.ca_file, retries=1
+        insecure=tuple(args.insecure), ca_file=checked_ca_file(args.ca_file), retries=1
     )
     async with Transport(options, store) as transport:
         await transport.check_login(host)

@@ -77,7 +77,7 @@ class RegistryClient:
         if status in (405, 501):
             return await self._head_by_get(endpoint, ref)
         if status != 200:
-            raise status_error(status, where, "")
+            raise status_error(status, where, host=endpoint.host, reference=where)
         media_type = media_type_of(headers.get("content-type"))
         if media_type in SCHEMA1_TYPES:
             raise UnsupportedError(
@@ -123,7 +123,9 @@ class RegistryClient:
         except _TooLarge:
             raise UnsupportedError(f"{where}: manifest exceeds the 4 MiB limit") from None
         if resp.status_code != 200:
-            raise status_error(resp.status_code, where, _detail(resp, body))
+            raise status_error(
+                resp.status_code, where, _detail(resp, body), host=endpoint.host, reference=where
+            )
         content_type = resp.headers.get("content-type", "")
         if media_type_of(content_type) in SCHEMA1_TYPES:
             raise UnsupportedError(
@@ -168,7 +170,9 @@ class RegistryClient:
         except _TooLarge:
             raise UnsupportedError(f"{where}: blob larger than {max_bytes} bytes") from None
         if resp.status_code != 200:
-            raise status_error(resp.status_code, where, _detail(resp, body))
+            raise status_error(
+                resp.status_code, where, _detail(resp, body), host=endpoint.host, reference=where
+            )
         expected = Digest.parse(digest)
         actual = Digest.of(body, expected.algorithm)
         if actual != expected:
@@ -191,7 +195,13 @@ class RegistryClient:
         ) as resp:
             if resp.status_code != 200:
                 body = await resp.aread()
-                raise status_error(resp.status_code, where, _detail(resp, body))
+                raise status_error(
+                    resp.status_code,
+                    where,
+                    _detail(resp, body),
+                    host=endpoint.host,
+                    reference=where,
+                )
             async for chunk in resp.aiter_raw():
                 verifier.update(chunk)
                 yield chunk

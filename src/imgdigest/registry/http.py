@@ -15,7 +15,7 @@ import ssl
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING
 
-from imgdigest.errors import NetworkError, RegistryTimeoutError
+from imgdigest.errors import NetworkError, RegistryTimeoutError, UsageError
 
 if TYPE_CHECKING:
     import aiohttp
@@ -80,7 +80,16 @@ class HttpClient:
         if self._verified is None:
             ctx = ssl.create_default_context()
             if self._ca_file:
-                ctx.load_verify_locations(cafile=self._ca_file)
+                try:
+                    ctx.load_verify_locations(cafile=self._ca_file)
+                except OSError as exc:
+                    # The caller's file, not the registry, is at fault: a usage error.
+                    why = (
+                        "not a PEM file of certificates"
+                        if isinstance(exc, ssl.SSLError)
+                        else f"cannot read: {exc.strerror}"
+                    )
+                    raise UsageError(f"--ca-file {self._ca_file}: {why}") from None
             self._verified = ctx
         return self._verified
 
@@ -116,7 +125,8 @@ class HttpClient:
                 headers=dict(headers),
                 data=content,
                 allow_redirects=False,
-                ssl=self._ssl(verify),
+                # Plain HTTP needs no TLS context: loading the system CAs costs ~30 ms.
+                ssl=self._ssl(verify) if url.startswith("https:") else False,
             )
         except Exception as exc:
             raise map_error(exc, host) from None
@@ -134,30 +144,42 @@ def map_error(exc: BaseException, host: str) -> NetworkError:
 
     if isinstance(exc, NetworkError):
         return exc
+
+    def unreachable(why: str) -> NetworkError:
+        return NetworkError(f"cannot reach {host}: {why}", host=host, reason=f"cannot reach: {why}")
+
     if isinstance(exc, asyncio.TimeoutError | TimeoutError):
-        return RegistryTimeoutError(f"{host} did not answer in time")
+        return RegistryTimeoutError(
+            f"{host} did not answer in time", host=host, reason="did not answer in time"
+        )
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
-        return NetworkError(
-            f"cannot reach {host}: TLS certificate not trusted "
-            "(pass --ca-file, or --insecure for a test registry)"
+        return unreachable(
+            "TLS certificate not trusted (pass --ca-file, or --insecure HOST for a test registry)"
         )
     if isinstance(exc, aiohttp.ClientConnectorSSLError | aiohttp.ClientSSLError | ssl.SSLError):
-        return NetworkError(
-            f"cannot reach {host}: TLS handshake failed "
-            "(a plain-HTTP registry? declare it with --insecure)"
+        return unreachable(
+            f"TLS handshake failed (a plain-HTTP registry? declare it with --insecure {host})"
         )
     if isinstance(exc, aiohttp.ClientConnectorError):
         os_error = exc.os_error
         if isinstance(os_error, socket.gaierror):
-            return NetworkError(f"cannot reach {host}: unknown host (DNS lookup failed)")
+            return unreachable("unknown host (DNS lookup failed)")
         if isinstance(os_error, ConnectionRefusedError):
-            return NetworkError(f"cannot reach {host}: connection refused")
-        return NetworkError(f"cannot reach {host}: {os_error.strerror or os_error}")
+            return unreachable("connection refused")
+        return unreachable(str(os_error.strerror or os_error))
     if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return NetworkError(f"{host} closed the connection before answering")
+        return NetworkError(
+            f"{host} closed the connection before answering",
+            host=host,
+            reason="closed the connection before answering",
+        )
     if isinstance(exc, aiohttp.ClientPayloadError):
-        return NetworkError(f"{host}: the answer was cut short ({exc})")
+        return NetworkError(
+            f"{host}: the answer was cut short ({exc})",
+            host=host,
+            reason=f"the answer was cut short ({exc})",
+        )
     if isinstance(exc, aiohttp.ClientError | OSError):
         text = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-        return NetworkError(f"cannot reach {host}: {text}")
+        return unreachable(text)
     raise exc

@@ -3,13 +3,18 @@
 Decisions that live here, so every caller gets them:
 
 * TLS is verified against the system store plus ``ca_file``. Plain HTTP is used only
-  for registries declared insecure and, as Docker does, for loopback hosts — and
-  credentials go over plain HTTP only to a registry declared insecure.
+  for registries declared insecure and, as Docker does, for loopback hosts; credentials
+  go over plain HTTP only to those (loopback traffic never leaves the machine), and to
+  a plain-HTTP token service only on loopback, on a host declared insecure, or on the
+  same host as a registry declared insecure.
 * One ``/v2/`` ping per registry learns the scheme and the auth challenge; after that
   tokens are fetched up front (several scopes per token request) and sent with the
-  first request instead of waiting for a 401 per repository.
+  first request instead of waiting for a 401 per repository. A registry declared
+  insecure is asked over plain HTTP first (no HTTPS probe); a loopback registry's scheme
+  is remembered across runs in a small file (``SchemeCache``), forgotten on failure.
 * Retries with exponential backoff and jitter on connection errors, timeouts, 5xx and
-  429 (``Retry-After`` honoured up to a limit); never on other 4xx.
+  429 (``Retry-After`` honoured up to a limit); never on other 4xx, an unknown host, a
+  refused connection or a distrusted certificate, which retrying cannot fix.
 * Redirects are followed by hand: ``Authorization`` is dropped when the target is
   another host or a downgrade to plain HTTP, so blob storage never sees a token.
 * Connections are kept alive (see ``http.py``) and requests to one registry are bounded
@@ -30,9 +35,11 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from urllib.parse import urlencode, urljoin, urlsplit
 
+from imgdigest.cache import SchemeCache
 from imgdigest.errors import (
     AuthError,
     ForbiddenError,
+    ImgdigestError,
     NetworkError,
     NotFoundError,
     RateLimitedError,
@@ -62,6 +69,20 @@ _DRAIN_LIMIT = 64 * 1024
 _SCOPES_PER_TOKEN_REQUEST = 64
 
 
+def hostname(host: str) -> str:
+    """``host[:port]`` without the port (and without IPv6 brackets)."""
+    if host.startswith("["):
+        return host[1 : host.find("]")]
+    if host.count(":") == 1:
+        return host.split(":", 1)[0]
+    return host
+
+
+def is_refused(exc: Exception) -> bool:
+    """Nothing listens there: the other scheme, or another attempt, cannot help."""
+    return str(exc).endswith(": connection refused")
+
+
 def is_loopback(host: str) -> bool:
     """``localhost``, 127.0.0.0/8 and ::1, with or without a port."""
     name = host
@@ -80,6 +101,7 @@ def is_loopback(host: str) -> bool:
 @dataclass
 class _RegistryState:
     scheme: str | None = None
+    failure: NetworkError | None = None  # a failed ping, raised again rather than redone
     challenge: Challenge | None = None  # None: no auth needed
     tokens: TokenCache = field(default_factory=TokenCache)
     ping_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -91,7 +113,10 @@ class Transport:
     """Async HTTP client for many registries, shared by every higher-level call."""
 
     def __init__(
-        self, options: RegistryOptions | None = None, credentials: CredentialStore | None = None
+        self,
+        options: RegistryOptions | None = None,
+        credentials: CredentialStore | None = None,
+        schemes: SchemeCache | None = None,
     ) -> None:
         self.options = options or RegistryOptions()
         self.credentials = credentials or CredentialStore(
@@ -105,6 +130,7 @@ class Transport:
             per_host=max(self.options.concurrency, 1),
         )
         self._extra_insecure: set[str] = set()
+        self._schemes = schemes
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -127,7 +153,25 @@ class Transport:
         return host in self.options.insecure or host in self._extra_insecure
 
     def _plain_http_allowed(self, host: str) -> bool:
+        """Plain HTTP, and credentials over it: the traffic stays on the machine or was declared."""
         return self.is_insecure(host) or is_loopback(host)
+
+    def _plain_token_service_allowed(self, realm_host: str, host: str) -> bool:
+        """A registry declared insecure vouches for its token service on the same host."""
+        return self._plain_http_allowed(realm_host) or (
+            self.is_insecure(host) and hostname(realm_host) == hostname(host)
+        )
+
+    def _schemes_to_try(self, host: str) -> list[str]:
+        if self.is_insecure(host):
+            # Plain HTTP first: a TLS registry answers it with a 400, and HTTPS follows.
+            return ["http", "https"]
+        if not is_loopback(host):
+            return ["https"]
+        remembered = self._schemes.get(host) if self._schemes is not None else None
+        if remembered == "http":
+            return ["http", "https"]
+        return ["https", "http"]
 
     def _state(self, host: str) -> _RegistryState:
         st = self._states.get(host)
@@ -146,37 +190,55 @@ class Transport:
         async with st.ping_lock:
             if st.scheme is not None:
                 return st
-            schemes = ["https", "http"] if self._plain_http_allowed(host) else ["https"]
-            last_exc: Exception | None = None
-            for scheme in schemes:
-                try:
-                    resp = await self._send(
-                        "GET",
-                        f"{scheme}://{host}/v2/",
-                        {},
-                        host=host,
-                        purpose="ping",
-                        # Probing HTTPS on a host that may be plain HTTP: fail fast.
-                        retries=0 if len(schemes) > 1 and scheme == "https" else None,
-                    )
-                except NetworkError as exc:
-                    if "certificate" in str(exc):
-                        raise  # a TLS server with an untrusted certificate: HTTP won't help
-                    last_exc = exc
+            if st.failure is not None:
+                raise st.failure  # one unreachable registry costs one attempt per run
+            try:
+                scheme = await self._probe(host, st)
+            except NetworkError as exc:
+                st.failure = exc
+                if self._schemes is not None:
+                    self._schemes.drop(host)
+                raise
+            st.scheme = scheme
+            if self._schemes is not None and is_loopback(host) and not self.is_insecure(host):
+                self._schemes.put(host, scheme)
+            return st
+
+    async def _probe(self, host: str, st: _RegistryState) -> str:
+        schemes = self._schemes_to_try(host)
+        last_exc: NetworkError | None = None
+        for i, scheme in enumerate(schemes):
+            more = i < len(schemes) - 1
+            try:
+                resp = await self._send(
+                    "GET",
+                    f"{scheme}://{host}/v2/",
+                    {},
+                    host=host,
+                    purpose="ping",
+                    # Probing a scheme the registry may not speak: fail fast.
+                    retries=0 if more else None,
+                )
+            except NetworkError as exc:
+                if "certificate" in str(exc) or is_refused(exc):
+                    raise  # an untrusted TLS server, or nothing listening: HTTP won't help
+                last_exc = exc
+                continue
+            body = await resp.aread()
+            if scheme == "http" and resp.status_code == 400:
+                # "Client sent an HTTP request to an HTTPS server".
+                if more:
                     continue
-                body = await resp.aread()
-                if scheme == "http" and resp.status_code == 400 and last_exc is not None:
-                    # "Client sent an HTTP request to an HTTPS server": the HTTPS error is the news.
-                    raise last_exc
-                if resp.status_code == 401:
-                    challenges = parse_challenges(resp.headers.get("www-authenticate"))
-                    st.challenge = _pick_challenge(challenges)
-                elif resp.status_code >= 400 and resp.status_code != 404:
-                    raise _status_error(resp, f"registry {host}", body)
-                st.scheme = scheme
-                return st
-            assert last_exc is not None
-            raise last_exc
+                if last_exc is not None:
+                    raise last_exc  # the HTTPS error is the news
+            if resp.status_code == 401:
+                challenges = parse_challenges(resp.headers.get("www-authenticate"))
+                st.challenge = _pick_challenge(challenges)
+            elif resp.status_code >= 400 and resp.status_code != 404:
+                raise _status_error(resp, f"registry {host}", body, host=host)
+            return scheme
+        assert last_exc is not None
+        raise last_exc
 
     async def check_login(self, host: str) -> None:
         """Prove the credentials work before they are stored, as ``docker login`` does."""
@@ -227,10 +289,11 @@ class Transport:
 
     def _credential(self, host: str, repository: str, st: _RegistryState) -> Credential:
         cred = self.credentials.get(host, repository)
-        if cred and st.scheme == "http" and not self.is_insecure(host):
+        if cred and st.scheme == "http" and not self._plain_http_allowed(host):
             raise AuthError(
                 f"refusing to send credentials for {host} over plain HTTP; "
-                f"declare the registry insecure (--insecure {host}) if that is intended"
+                f"declare the registry insecure (--insecure {host}) if that is intended",
+                host=host,
             )
         return cred
 
@@ -244,9 +307,16 @@ class Transport:
         realm_host = urlsplit(realm).netloc
         realm_scheme = urlsplit(realm).scheme
         cred = self._credential(host, "", st) if scopes else self.credentials.get(host)
-        if cred and realm_scheme != "https" and not self.is_insecure(realm_host):
+        if (
+            cred
+            and realm_scheme != "https"
+            and not self._plain_token_service_allowed(realm_host, host)
+        ):
             raise AuthError(
-                f"token service for {host} is plain HTTP; refusing to send credentials to it"
+                f"token service for {host} is plain HTTP ({realm_host}); refusing to send "
+                f"credentials to it; declare it insecure (--insecure {realm_host}) if that "
+                "is intended",
+                host=realm_host,
             )
         if cred.registry_token:
             st.tokens.put(scopes, cred.registry_token, 3600)
@@ -328,10 +398,11 @@ class Transport:
                 auth = await self._authorization(host, st, repository, actions)
                 hdrs = dict(headers or {})
                 if auth:
-                    if st.scheme == "http" and not self.is_insecure(host):
+                    if st.scheme == "http" and not self._plain_http_allowed(host):
                         raise AuthError(
                             f"{host} wants an Authorization header over plain HTTP; declare "
-                            f"the registry insecure (--insecure {host}) if that is intended"
+                            f"the registry insecure (--insecure {host}) if that is intended",
+                            host=host,
                         )
                     hdrs["Authorization"] = auth
                 url = f"{st.scheme}://{host}{path}"
@@ -450,7 +521,9 @@ class Transport:
                 and not self._plain_http_allowed(t.netloc)
             ):
                 raise NetworkError(
-                    f"{host} redirected to plain HTTP ({t.netloc}); refusing to follow"
+                    f"{host} redirected to plain HTTP ({t.netloc}); refusing to follow; "
+                    f"declare it insecure (--insecure {t.netloc}) if that is intended",
+                    host=host,
                 )
             if resp.status_code == 303:
                 method, content = "GET", None
@@ -480,7 +553,7 @@ class Transport:
                 err = exc
             self._record(method, parts.netloc, record_path, 0, 0, started, purpose, None, str(err))
             # Retrying cannot fix a name that does not resolve or a certificate we distrust.
-            permanent = "unknown host" in str(err) or "certificate" in str(err)
+            permanent = "unknown host" in str(err) or "certificate" in str(err) or is_refused(err)
             if (
                 permanent
                 or attempt >= retries
@@ -624,19 +697,39 @@ def registry_message(body: bytes | object) -> str:
     return ""
 
 
-def _status_error(resp: Response, what: str, body: bytes = b"") -> Exception:
-    return status_error(resp.status_code, what, registry_message(body))
+def _status_error(
+    resp: Response, what: str, body: bytes = b"", *, host: str | None = None
+) -> Exception:
+    return status_error(resp.status_code, what, registry_message(body), host=host)
 
 
-def status_error(status: int, what: str, detail: str = "") -> Exception:
-    """Map an HTTP status to the library's error, naming the thing asked for."""
+def status_error(
+    status: int,
+    what: str,
+    detail: str = "",
+    *,
+    host: str | None = None,
+    reference: str | None = None,
+) -> Exception:
+    """Map an HTTP status to the library's error, naming the thing asked for.
+
+    ``what`` starts the message; ``host`` (taken from ``what`` when that is a
+    reference) is what a 401 suggests logging in to.
+    """
     suffix = f" ({detail})" if detail else ""
+    if host is None and "/" in what and " " not in what.split("/", 1)[0]:
+        host = what.split("/", 1)[0]
+    cls: type[ImgdigestError]
     if status == 401:
-        return UnauthorizedError(f"{what}: unauthorized (HTTP 401){suffix}")
-    if status == 403:
-        return ForbiddenError(f"{what}: access denied (HTTP 403){suffix}")
-    if status == 404:
-        return NotFoundError(f"{what}: not found{suffix}")
-    if status == 429:
-        return RateLimitedError(f"{what}: rate limited by the registry (HTTP 429){suffix}")
-    return ServerError(f"{what}: registry answered HTTP {status}{suffix}")
+        cls, reason = UnauthorizedError, f"unauthorized (HTTP 401){suffix}"
+        if host:
+            reason += f"; log in with: imgdigest login {host}"
+    elif status == 403:
+        cls, reason = ForbiddenError, f"access denied (HTTP 403){suffix}"
+    elif status == 404:
+        cls, reason = NotFoundError, f"not found{suffix}"
+    elif status == 429:
+        cls, reason = RateLimitedError, f"rate limited by the registry (HTTP 429){suffix}"
+    else:
+        cls, reason = ServerError, f"registry answered HTTP {status}{suffix}"
+    return cls(f"{what}: {reason}", reference=reference, host=host, reason=reason)

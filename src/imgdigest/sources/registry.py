@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
-from imgdigest.errors import ImgdigestError, NetworkError, NotFoundError
+from imgdigest.errors import AuthError, NetworkError, NotFoundError
 from imgdigest.media import Manifest
 from imgdigest.reference import Reference
 from imgdigest.registry.mirrors import Endpoint
@@ -55,7 +55,7 @@ class RegistrySource(ImageSource):
                     received += len(chunk)
                     yield chunk
                 return
-            except (NotFoundError, NetworkError) as exc:
+            except (NotFoundError, NetworkError, AuthError) as exc:
                 # A mirror that lacks the blob is skipped, but only before any byte arrived.
                 if ep.mirror and not received and i < len(endpoints) - 1:
                     continue
@@ -66,14 +66,5 @@ class RegistrySource(ImageSource):
                 raise
 
     async def _endpoints(self, call: Callable[[Endpoint], Awaitable[T]]) -> T:
-        endpoints = self.resolver.endpoints(self.ref)
-        last: ImgdigestError | None = None
-        for ep in endpoints:
-            try:
-                return await call(ep)
-            except (NotFoundError, NetworkError) as exc:
-                if not ep.mirror:
-                    raise
-                last = exc
-        assert last is not None
-        raise last
+        """Mirrors first, then the registry, with the resolver's combined error."""
+        return await self.resolver._first_endpoint(self.ref, call)
