@@ -24,3 +24,17 @@ def _escape(match: re.Match[str]) -> str:
 def safe(text: str) -> str:
     """``text`` with every control and bidi character written as a visible escape."""
     return _UNSAFE.sub(_escape, text)
+
+
+def problem(level: str, text: str) -> str:
+    """The one stderr line every file command prints for a note or an error.
+
+    ``imgdigest: note: FILE[:LINE]: message`` - the same in check, pin, drift and lock,
+    and the same prefix as the CLI's other errors, so one pattern greps them all.
+    """
+    return f"imgdigest: {level}: {safe(text)}"
+
+
+def count(n: int, noun: str, many: str | None = None) -> str:
+    """``1 image``, ``0 images``, ``2 files``: summaries read as English."""
+    return f"{n} {noun if n == 1 else many or noun + 's'}"

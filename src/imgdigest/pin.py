@@ -227,7 +227,8 @@ class PinPlan:
         for fp in self.writable(partial):
             new, old = fp.new_text, fp.scan.text
             assert new is not None and old is not None and fp.scan.path is not None
-            yield Replacement(fp.scan.path, new.encode("utf-8"), old.encode("utf-8"))
+            codec = fp.scan.encoding  # a UTF-16 file is written back in UTF-16, BOM and all
+            yield Replacement(fp.scan.path, new.encode(codec), old.encode(codec))
 
     def write(self, partial: bool = False) -> list[str]:
         """Write every changed file atomically (all renamed only once all are staged)."""

@@ -171,7 +171,7 @@ class Document:
 Wanted = Callable[[str], bool]
 
 
-def _error(file: str, exc: yaml.YAMLError, offset: int, line: int) -> DocumentSyntaxError:
+def yaml_error(file: str, exc: yaml.YAMLError, offset: int, line: int) -> DocumentSyntaxError:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     context = getattr(exc, "context", None)
@@ -223,7 +223,7 @@ def iter_documents(
         try:
             node = loader.get_single_node()
         except yaml.YAMLError as exc:
-            yield _error(file, exc, start + base, line)
+            yield yaml_error(file, exc, start + base, line)
             continue
         finally:
             loader.dispose()
@@ -238,7 +238,7 @@ def _iter_whole(text: str, file: str, base: int) -> Iterator[Document | Document
             yield Document(index, loader.get_node(), base, 0, text)
             index += 1
     except yaml.YAMLError as exc:
-        yield _error(file, exc, base, 0)
+        yield yaml_error(file, exc, base, 0)
     finally:
         loader.dispose()
 
