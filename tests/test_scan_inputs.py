@@ -274,3 +274,104 @@ def test_a_file_that_cannot_be_decoded_fails_the_check(
     assert code == 2
     assert err.splitlines()[0] == f"imgdigest: error: {tmp_path}/{error}"
     assert path.read_bytes() == data
+
+
+# --- 6. one note format, English plurals, SARIF rule text --------------------------------------
+
+
+def test_check_and_pin_print_notes_the_same_way(
+    tmp_path: Path, lock: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "pod.yaml"
+    path.write_text(POD.replace("nginx:1.25", "'{{ .Values.image }}'"))
+    want = f"imgdigest: note: {path}:5: templated image left alone: {{{{ .Values.image }}}}"
+    _, _, check_err = run(capsys, "check", str(path))
+    _, _, pin_err = run(capsys, *pin(str(path), lock=lock))
+    assert check_err.splitlines()[0] == want
+    assert pin_err.splitlines()[0] == want
+
+
+@pytest.mark.parametrize(
+    ("files", "summary"),
+    [
+        (["pod.yaml"], "imgdigest check: 1 image in 1 file, 1 violation"),
+        (["empty.yaml"], "imgdigest check: 0 images in 1 file, 0 violations"),
+        (["pod.yaml", "two.yaml"], "imgdigest check: 3 images in 2 files, 3 violations"),
+    ],
+)
+def test_check_summary_counts_in_english(
+    files: list[str], summary: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    contents = {"pod.yaml": POD, "empty.yaml": "", "two.yaml": POD + "---\n" + POD}
+    for name in files:
+        (tmp_path / name).write_text(contents[name])
+    _, _, err = run(capsys, "check", *(str(tmp_path / n) for n in files))
+    assert err.splitlines()[-1] == summary
+
+
+def test_pin_summary_counts_in_english(
+    tmp_path: Path, lock: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "pod.yaml"
+    path.write_text(POD)
+    _, _, err = run(capsys, *pin(str(path), lock=lock))
+    assert err.splitlines()[-1] == (
+        "imgdigest: 1 reference in 1 file would change (1 unique, 1 from lock)"
+    )
+    path.write_text(POD.replace("nginx:1.25", "nginx:9"))
+    code, _, err = run(capsys, *pin("--write", str(path), lock=lock))
+    assert code == 3
+    assert err.splitlines()[-1] == (
+        "imgdigest: nothing written: 1 reference failed; 0 references in 0 files would change"
+        " (1 unique, 0 from lock, 1 failed)"
+    )
+
+
+def test_sarif_rules_read_as_english(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    (tmp_path / "pod.yaml").write_text(POD)
+    _, out, _ = run(capsys, "check", "--format", "sarif", str(tmp_path))
+    rules = {
+        r["id"]: r["shortDescription"]["text"]
+        for r in json.loads(out)["runs"][0]["tool"]["driver"]["rules"]
+    }
+    assert rules["no-digest"] == "an image without a digest"
+    assert rules["invalid-reference"] == "an invalid image reference"
+    assert rules["tag-moved"] == "a digest its tag no longer points at"
+
+
+# --- 7. text from files never drives the terminal -------------------------------------------
+
+
+HOSTILE = (
+    'kind: Pod\nspec:\n  containers:\n  - name: "w\\e[31meb\\u202e"\n'
+    '    image: "nginx\\e[2J:1\\u202e"\n'
+)
+
+
+def test_control_and_bidi_characters_are_escaped_in_every_message(
+    tmp_path: Path, lock: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "po\x1b[1md\u2066.yaml"
+    path.write_text(HOSTILE)
+    shown = f"{tmp_path}/po\\x1b[1md\\u2066.yaml"
+    image = "nginx\\x1b[2J:1\\u202e"
+    code, out, err = run(capsys, "check", str(tmp_path))
+    assert code == 1
+    assert out == (
+        f"{shown}:5:13: container <w\\x1b[31meb\\u202e> uses an image without a digest <{image}>\n"
+    )
+    _, out, _ = run(capsys, "check", "--format", "github", str(tmp_path))
+    assert "\x1b" not in out and "\u202e" not in out and f"file={shown}," in out
+    code, _, err = run(capsys, *pin(str(tmp_path), lock=lock))
+    assert code == 0
+    assert err.splitlines()[0] == (
+        f"imgdigest: note: {shown}:5: {image}: "
+        "value written with escapes or line folding left alone"
+    )
+    path.write_text(POD.replace("nginx:1.25", "nginx:1.25\u202e"))  # the raw character
+    code, _, err = run(capsys, *pin(str(tmp_path), lock=lock))
+    assert code == 2
+    assert err.splitlines()[0].startswith(f"{shown}:5: nginx:1.25\\u202e: ")
+    assert "\x1b" not in err and "\u2066" not in err and "\u202e" not in err
