@@ -375,3 +375,63 @@ def test_control_and_bidi_characters_are_escaped_in_every_message(
     assert code == 2
     assert err.splitlines()[0].startswith(f"{shown}:5: nginx:1.25\\u202e: ")
     assert "\x1b" not in err and "\u2066" not in err and "\u202e" not in err
+
+
+# --- 4. one huge line: cut short for libyaml, positions still exact -------------------------
+
+
+BLOB = "Zm9v" * 40_000  # 160,000 characters of base64, far past the cut threshold
+
+
+def test_a_huge_line_keeps_exact_positions_for_check_and_pin(
+    tmp_path: Path, lock: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    line = (
+        '{"kind":"Pod","metadata":{"annotations":{"blob":"' + BLOB + '"}},'
+        '"spec":{"containers":[{"name":"web","image":"nginx:1.25"}]}}'
+    )
+    text = f"# one line\n{line}\n---\n{POD}"
+    path = tmp_path / "big.yaml"
+    path.write_text(text)
+    column = line.index("nginx:1.25") + 1
+    code, out, _ = run(capsys, "check", str(path))
+    assert code == 1
+    assert out == (
+        f"{path}:2:{column}: container <web> uses an image without a digest <nginx:1.25>\n"
+        f"{path}:8:12: container <web> uses an image without a digest <nginx:1.25>\n"
+    )
+    code, _, err = run(capsys, *pin("--write", str(path), lock=lock))
+    assert code == 0, err
+    assert path.read_text() == text.replace("nginx:1.25", f"nginx:1.25@{D64}")
+
+
+def test_a_syntax_error_after_a_huge_run_names_its_true_column(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "big.yaml"
+    path.write_text(f"kind: Pod\nmetadata: {{annotations: {{blob: {BLOB} ]}}}}\n")
+    code, _, err = run(capsys, "check", "--parse-all", str(path))
+    assert code == 2
+    column = len("metadata: {annotations: {blob: ") + len(BLOB) + 2
+    assert err.splitlines()[0].startswith(f"imgdigest: error: {path}:2:{column}: invalid YAML")
+
+
+def test_a_50_mb_line_costs_about_twice_its_size_not_five_times(tmp_path: Path) -> None:
+    """The text and the bytes it was decoded from; libyaml sees the line cut short."""
+    size = 50 * 1024 * 1024
+    path = tmp_path / "big.yaml"
+    path.write_text(
+        "kind: Pod\nmetadata:\n  annotations:\n    blob: " + "x" * size + "\n"
+        "spec:\n  containers:\n  - name: web\n    image: nginx:1.25\n"
+    )
+    err = tmp_path / "err"
+    with err.open("wb") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "imgdigest", "check", str(path)],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 1, err.read_text()
+    assert err.read_text().endswith("1 image in 1 file, 1 violation\n")
+    assert usage.ru_maxrss < (2 * 50 + 60) * 1024, f"peak RSS {usage.ru_maxrss} KiB"
