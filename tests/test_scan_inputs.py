@@ -435,3 +435,26 @@ def test_a_50_mb_line_costs_about_twice_its_size_not_five_times(tmp_path: Path) 
     assert os.waitstatus_to_exitcode(status) == 1, err.read_text()
     assert err.read_text().endswith("1 image in 1 file, 1 violation\n")
     assert usage.ru_maxrss < (2 * 50 + 60) * 1024, f"peak RSS {usage.ru_maxrss} KiB"
+
+
+def test_drift_summary_counts_in_english(
+    tmp_path: Path, lock: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "pod.yaml"
+    path.write_text(POD)
+    code, out, err = run(capsys, "pin", "--check", "--offline", "--lock", lock, str(path))
+    assert code == 1
+    assert out == f"{path}:5: nginx:1.25: not pinned to a digest\n"
+    assert err == "imgdigest: 1 image in 1 file: 1 unpinned, 0 moved, 0 missing, 0 failed\n"
+
+
+def test_pin_on_stdin_answers_in_the_input_encoding(lock: str) -> None:
+    data = b"\xff\xfe" + POD.encode("utf-16-le")
+    p = subprocess.run(
+        [sys.executable, "-m", "imgdigest", "pin", "-q", "--offline", "--lock", lock, "-"],
+        input=data,
+        capture_output=True,
+        timeout=60,
+    )
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == b"\xff\xfe" + PINNED.encode("utf-16-le")
