@@ -458,3 +458,19 @@ def test_pin_on_stdin_answers_in_the_input_encoding(lock: str) -> None:
     )
     assert p.returncode == 0, p.stderr
     assert p.stdout == b"\xff\xfe" + PINNED.encode("utf-16-le")
+
+
+def test_junit_stays_well_formed_xml_with_controls_in_names_and_values(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import xml.etree.ElementTree as ET
+
+    (tmp_path / "po\x1bd.yaml").write_text(HOSTILE)
+    code, out, _ = run(capsys, "check", "--format", "junit", str(tmp_path))
+    assert code == 1
+    case = ET.fromstring(out).find("testsuite/testcase")
+    assert case is not None
+    assert case.get("name") == f"{tmp_path}/po\\x1bd.yaml"
+    failure = case.find("failure")
+    assert failure is not None and failure.text is not None
+    assert failure.text.endswith("uses an image without a digest <nginx\\x1b[2J:1\\u202e>")

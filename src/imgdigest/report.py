@@ -210,11 +210,13 @@ def junit(report: Report) -> str:
         errors=str(len(errors_by_file)),
     )
     for file, findings in by_file.items():
-        case = ET.SubElement(suite, "testcase", classname=f"imgdigest.{report.command}", name=file)
+        # XML 1.0 cannot hold C0 controls at all: escaped, the report stays well-formed
+        name = safe(file)
+        case = ET.SubElement(suite, "testcase", classname=f"imgdigest.{report.command}", name=name)
         if file in errors_by_file:
             problems = errors_by_file[file]
-            error = ET.SubElement(case, "error", message=problems[0].message, type="input")
-            error.text = "\n".join(f"{p.where()}: {p.message}" for p in problems)
+            error = ET.SubElement(case, "error", message=safe(problems[0].message), type="input")
+            error.text = "\n".join(safe(f"{p.where()}: {p.message}") for p in problems)
         if findings:
             failure = ET.SubElement(
                 case,
@@ -222,7 +224,7 @@ def junit(report: Report) -> str:
                 message=f"{len(findings)} finding{'s' if len(findings) != 1 else ''}",
                 type=findings[0].rule,
             )
-            failure.text = "\n".join(f"{f.where()}: {f.message}" for f in findings)
+            failure.text = "\n".join(safe(f"{f.where()}: {f.message}") for f in findings)
     ET.indent(suites)
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
