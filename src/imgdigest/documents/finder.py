@@ -12,9 +12,11 @@ and anything else that looks for images agree on what a file contains:
 
 A file named explicitly is read whatever its name (stdin too, sniffed as a Dockerfile
 when it starts with ``FROM``/``ARG``); a directory walk only picks names it knows.
-Problems stay with their file: unreadable, binary or non-UTF-8 files, Helm chart
-templates and symlinks leading out of the tree become notes or errors on that file's
-``FileScan`` and the walk goes on.
+Problems stay with their file and the walk goes on. Left alone with a note: FIFOs,
+devices, symlink loops and symlinks leading out of the tree, Helm templates. An error,
+which fails a check: a file that cannot be read or decoded (a byte-order mark selects
+UTF-16/32, as in kubectl; anything else must be UTF-8 without NUL bytes), and any
+unexpected failure while reading one file.
 """
 
 from __future__ import annotations
