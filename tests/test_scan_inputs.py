@@ -191,7 +191,7 @@ def test_an_unbuildable_value_without_braces_is_an_error_with_its_line(
 
 
 def test_an_unexpected_crash_in_one_file_is_that_files_error(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, lock: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A bug in one reader must not lose the report on every other file."""
     import imgdigest.documents.finder as finder
@@ -209,6 +209,13 @@ def test_an_unexpected_crash_in_one_file_is_that_files_error(
         f"imgdigest: error: {tmp_path}/compose.yaml: "
         "internal error while scanning: KeyError('boom')"
     )
+    code, _, err = run(capsys, *pin("--write", str(tmp_path), lock=lock))
+    assert code == 2
+    assert err.splitlines()[0] == (
+        f"imgdigest: error: {tmp_path}/compose.yaml: "
+        "internal error while scanning: KeyError('boom')"
+    )
+    assert (tmp_path / "pod.yaml").read_text() == PINNED
 
 
 # --- 3. encodings ---------------------------------------------------------------------------
