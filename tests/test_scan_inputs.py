@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from imgdigest.cli.main import main
+from tests.rss import peak_rss
 
 D64 = "sha256:" + "a" * 64
 POD = "kind: Pod\nspec:\n  containers:\n  - name: web\n    image: nginx:1.25  # keep\n"
@@ -432,16 +433,11 @@ def test_a_50_mb_line_costs_about_twice_its_size_not_five_times(tmp_path: Path) 
         "spec:\n  containers:\n  - name: web\n    image: nginx:1.25\n"
     )
     err = tmp_path / "err"
-    with err.open("wb") as stderr:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "imgdigest", "check", str(path)],
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-        )
-        _, status, usage = os.wait4(proc.pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 1, err.read_text()
+    cmd = [sys.executable, "-m", "imgdigest", "check", str(path)]
+    code, kib = peak_rss(cmd, stdout=tmp_path / "out", stderr=err)
+    assert code == 1, err.read_text()
     assert err.read_text().endswith("1 image in 1 file, 1 violation\n")
-    assert usage.ru_maxrss < (2 * 50 + 60) * 1024, f"peak RSS {usage.ru_maxrss} KiB"
+    assert kib < (2 * 50 + 60) * 1024, f"peak RSS {kib} KiB"
 
 
 def test_drift_summary_counts_in_english(

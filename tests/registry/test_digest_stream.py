@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 from imgdigest.cli import cmd_digest
 from imgdigest.cli.main import main
 from tests.harness import push_image
+from tests.rss import peak_rss
 
 
 def test_batches_keep_order_and_ask_each_reference_once(
@@ -52,15 +51,8 @@ def test_memory_stays_flat_with_a_long_list(
     refs = tmp_path / "refs.txt"
     refs.write_text(f"{registry_http.host}/{unique_repo}:a\n" * LINES)
     out, err = tmp_path / "out", tmp_path / "err"
-    with refs.open("rb") as stdin, out.open("wb") as stdout, err.open("wb") as stderr:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "imgdigest", "digest", "-q", "--from-file", "-"],
-            stdin=stdin,
-            stdout=stdout,
-            stderr=stderr,
-            env={**os.environ},
-        )
-        _, status, usage = os.wait4(proc.pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0, err.read_text()
+    cmd = [sys.executable, "-m", "imgdigest", "digest", "-q", "--from-file", "-"]
+    code, kib = peak_rss(cmd, stdin=refs, stdout=out, stderr=err)
+    assert code == 0, err.read_text()
     assert out.read_bytes().count(b"\n") == LINES
-    assert usage.ru_maxrss < PEAK_KIB, f"peak RSS {usage.ru_maxrss} KiB"
+    assert kib < PEAK_KIB, f"peak RSS {kib} KiB"
