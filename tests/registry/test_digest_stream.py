@@ -56,3 +56,13 @@ def test_memory_stays_flat_with_a_long_list(
     assert code == 0, err.read_text()
     assert out.read_bytes().count(b"\n") == LINES
     assert kib < PEAK_KIB, f"peak RSS {kib} KiB"
+
+
+def test_a_reference_line_with_controls_is_shown_escaped(tmp_path: Path, capsys) -> None:
+    refs = tmp_path / "refs.txt"
+    refs.write_text("nginx\x1b[2J:1\u202e\n")
+    code = main(["digest", "--from-file", str(refs)])
+    _, err = capsys.readouterr()
+    assert code == 2
+    assert err.startswith("imgdigest: error: nginx\\x1b[2J:1\\u202e: ")
+    assert "\x1b" not in err and "\u202e" not in err

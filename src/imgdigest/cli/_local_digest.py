@@ -14,6 +14,7 @@ from typing import Any
 
 from imgdigest import platform as platforms
 from imgdigest.cli._common import explained, resolve_options
+from imgdigest.display import problem
 from imgdigest.errors import ImgdigestError
 from imgdigest.explore import select
 from imgdigest.media import kind_of
@@ -42,7 +43,7 @@ def run_batch(resolver: Resolver, refs: list[str], args: argparse.Namespace) -> 
     for given in refs:
         res = answers[given]
         if isinstance(res, ImgdigestError):
-            print(f"imgdigest: error: {given}: {res}", file=sys.stderr)
+            print(problem("error", f"{given}: {res}"), file=sys.stderr)  # lines come from a file
             code = code or res.exit_code
             if args.format == "json":
                 err = {"reference": given, "error": str(res), "exit_code": res.exit_code}

@@ -16,6 +16,7 @@ from imgdigest.cli._common import (
     print_json_lines,
     resolve_options,
 )
+from imgdigest.display import problem
 from imgdigest.errors import ImgdigestError, UsageError
 from imgdigest.resolve import Resolution, Resolver
 
@@ -133,7 +134,7 @@ def _print_batch(
     objs = []
     for given, res in zip(refs, results, strict=True):
         if isinstance(res, ImgdigestError):
-            print(f"imgdigest: error: {given}: {res}", file=sys.stderr)
+            print(problem("error", f"{given}: {res}"), file=sys.stderr)  # lines come from a file
             code = code or res.exit_code
             objs.append({"reference": given, "error": str(res), "exit_code": res.exit_code})
             continue
