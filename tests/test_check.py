@@ -141,14 +141,14 @@ def test_invalid_yaml_exits_2_names_file_and_line_and_other_files_are_checked(
     bad.write_text("kind: Pod\nspec:\n  containers: [{name: a, image: x}\n")
     code, out, err = run(capsys, "check", str(repo / "deploy"))
     assert code == 2
-    assert f"{bad}:4:1: error: invalid YAML" in err
+    assert f"imgdigest: error: {bad}:4:1: invalid YAML" in err
     assert "container <sidecar>" in out
 
 
 def test_a_missing_path_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "check", "/nonexistent/manifest.yaml")
     assert code == 2
-    assert "/nonexistent/manifest.yaml: error: no such file or directory" in err
+    assert "imgdigest: error: /nonexistent/manifest.yaml: no such file or directory" in err
 
 
 def test_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

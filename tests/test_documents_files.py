@@ -64,9 +64,11 @@ def test_directory_walk_reads_known_files_and_skips_the_rest(tmp_path: Path) -> 
     }
     assert sorted(scans) == ["a/pod.yaml", "b/Dockerfile", "b/binary.yaml", "b/latin1.yaml"]
     assert [s.image for s in scans["a/pod.yaml"].sites] == ["nginx:1"]
-    assert scans["b/binary.yaml"].notes[0].message == "binary file skipped"
-    assert scans["b/latin1.yaml"].notes[0].message.startswith("not UTF-8")
-    assert all(not s.errors for s in scans.values())
+    # a file the check could not read fails it, naming the line
+    assert scans["b/binary.yaml"].errors[0].problem.startswith("NUL byte: not a text file")
+    assert scans["b/latin1.yaml"].errors[0].line == 1
+    assert scans["b/latin1.yaml"].errors[0].problem.startswith("not valid UTF-8 (byte 0xe9")
+    assert not scans["a/pod.yaml"].errors and not scans["b/Dockerfile"].errors
 
 
 def test_an_explicit_file_is_read_whatever_its_name(tmp_path: Path) -> None:

@@ -35,7 +35,7 @@ from typing import Any, Literal
 
 from imgdigest.digest import ALGORITHMS, Digest
 from imgdigest.documents import FileScan, FinderOptions, ImageSite, Note, find_images
-from imgdigest.documents.model import DockerfileImage
+from imgdigest.documents.model import DockerfileImage, DocumentSyntaxError
 from imgdigest.documents.values import format_value
 from imgdigest.errors import DocumentError, ImgdigestError
 from imgdigest.kubernetes import (
@@ -309,7 +309,13 @@ def check_paths(
         report.images += len(scan.sites)
         report.notes.extend(scan.notes)
         report.errors.extend(scan.errors)
-        violations = check_scan(scan, options)
+        try:
+            violations = check_scan(scan, options)
+        except Exception as exc:  # one file's bug must not lose the report on the others
+            report.errors.append(
+                DocumentSyntaxError(scan.file, None, f"internal error while checking: {exc!r}")
+            )
+            continue
         report.violations.extend(violations)
         if verifier is not None:
             failed = {id(v.site) for v in violations}
@@ -331,7 +337,6 @@ def check_paths(
 def load_constraint(path: str) -> tuple[Any, ...]:
     """``spec.parameters.exemptImages`` of every ``K8sImageDigests`` in a YAML file."""
     from imgdigest.documents import load_all
-    from imgdigest.documents.model import DocumentSyntaxError
     from imgdigest.errors import ConfigError
     from imgdigest.jsonfile import decode_text, read_bounded
 

@@ -37,6 +37,7 @@ from typing import Any, Literal, TypeVar
 
 from imgdigest import platform as platforms
 from imgdigest import reference as references
+from imgdigest.display import safe
 from imgdigest.documents import (
     DEFAULT_OPTIONS,
     STDIN,
@@ -165,7 +166,7 @@ class FilePlan:
         new = self.new_text
         if not self.changed or self.scan.text is None or new is None:
             return ""
-        return unified_diff(self.scan.text, new, self.file)
+        return unified_diff(self.scan.text, new, safe(self.file))  # names never drive a tty
 
 
 @dataclass
@@ -228,7 +229,8 @@ class PinPlan:
         for fp in self.writable(partial):
             new, old = fp.new_text, fp.scan.text
             assert new is not None and old is not None and fp.scan.path is not None
-            yield Replacement(fp.scan.path, new.encode("utf-8"), old.encode("utf-8"))
+            codec = fp.scan.encoding  # a UTF-16 file is written back in UTF-16, BOM and all
+            yield Replacement(fp.scan.path, new.encode(codec), old.encode(codec))
 
     def write(self, partial: bool = False) -> list[str]:
         """Write every changed file atomically (all renamed only once all are staged)."""
@@ -554,6 +556,16 @@ def _collect(scan: FileScan, options: PinOptions) -> tuple[FilePlan, list[Target
     return plan, targets
 
 
+def _collect_guarded(scan: FileScan, options: PinOptions) -> tuple[FilePlan, list[Target]]:
+    """``_collect``, with an unexpected failure kept as that file's failure."""
+    try:
+        return _collect(scan, options)
+    except Exception as exc:
+        plan = FilePlan(scan)
+        plan.failures.append(Failure(scan.file, None, "-", f"internal error: {exc!r}"))
+        return plan, []
+
+
 def _reason(exc: ImgdigestError, target: Target) -> str:
     text = str(exc)
     for prefix in (f"{target.tagged}: ", f"{target.site.image}: "):
@@ -658,12 +670,17 @@ async def plan_scans(
     progress: Progress | None = None,
 ) -> PinPlan:
     """Plan the pins of already scanned files, resolving through ``resolver`` if given."""
-    collected = [_collect(scan, options) for scan in scans]
+    collected = [_collect_guarded(scan, options) for scan in scans]
     all_targets = [t for _, ts in collected for t in ts]
     answers_for = DigestSource(options, resolver, progress)
     answers = await answers_for.answer(all_targets)
     for plan, targets in collected:
-        _finish(plan, targets, answers, answers_for.notes, options, finder)
+        try:
+            _finish(plan, targets, answers, answers_for.notes, options, finder)
+        except Exception as exc:  # one file's bug must not lose the others' pins
+            plan.edits.clear()
+            plan.changes.clear()
+            plan.failures.append(Failure(plan.file, None, "-", f"internal error: {exc!r}"))
     return PinPlan(
         files=[p for p, _ in collected],
         resolved=len(answers),

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from imgdigest import __version__
+from imgdigest.display import safe
 
 FORMATS: tuple[str, ...] = ("text", "json", "github", "sarif", "junit")
 Level = Literal["error", "warning", "note"]
@@ -77,7 +78,7 @@ def text(report: Report) -> str:
         line = f"{f.where()}: {f.message}"
         if f.detail:
             line += f" ({f.detail})"
-        lines.append(line)
+        lines.append(safe(line))  # file names and values come from the files: never raw
     return "".join(line + "\n" for line in lines)
 
 
@@ -123,13 +124,13 @@ def github(report: Report) -> str:
     out = []
     for f in [*report.errors, *report.findings, *report.notes]:
         level = {"error": "error", "warning": "warning", "note": "notice"}[f.level]
-        props = [f"file={_escape_property(f.file)}"]
+        props = [f"file={_escape_property(safe(f.file))}"]
         if f.line is not None:
             props.append(f"line={f.line}")
         if f.column is not None:
             props.append(f"col={f.column}")
         props.append(f"title={_escape_property(f'imgdigest {report.command}: {f.rule}')}")
-        message = f.message + (f" ({f.detail})" if f.detail else "")
+        message = safe(f.message + (f" ({f.detail})" if f.detail else ""))  # CI logs run ANSI
         out.append(f"::{level} {','.join(props)}::{_escape_data(message)}\n")
     return "".join(out)
 
@@ -209,11 +210,13 @@ def junit(report: Report) -> str:
         errors=str(len(errors_by_file)),
     )
     for file, findings in by_file.items():
-        case = ET.SubElement(suite, "testcase", classname=f"imgdigest.{report.command}", name=file)
+        # XML 1.0 cannot hold C0 controls at all: escaped, the report stays well-formed
+        name = safe(file)
+        case = ET.SubElement(suite, "testcase", classname=f"imgdigest.{report.command}", name=name)
         if file in errors_by_file:
             problems = errors_by_file[file]
-            error = ET.SubElement(case, "error", message=problems[0].message, type="input")
-            error.text = "\n".join(f"{p.where()}: {p.message}" for p in problems)
+            error = ET.SubElement(case, "error", message=safe(problems[0].message), type="input")
+            error.text = "\n".join(safe(f"{p.where()}: {p.message}") for p in problems)
         if findings:
             failure = ET.SubElement(
                 case,
@@ -221,7 +224,7 @@ def junit(report: Report) -> str:
                 message=f"{len(findings)} finding{'s' if len(findings) != 1 else ''}",
                 type=findings[0].rule,
             )
-            failure.text = "\n".join(f"{f.where()}: {f.message}" for f in findings)
+            failure.text = "\n".join(safe(f"{f.where()}: {f.message}") for f in findings)
     ET.indent(suites)
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"

@@ -14,6 +14,7 @@ from typing import Any
 
 from imgdigest import platform as platforms
 from imgdigest.cli._common import explained, failure_line, resolve_options
+from imgdigest.display import problem
 from imgdigest.errors import ImgdigestError
 from imgdigest.explore import select
 from imgdigest.media import kind_of
@@ -22,22 +23,27 @@ from imgdigest.sources import is_local, open_local, parse_local
 
 
 def run(refs: list[str], args: argparse.Namespace) -> int:
+    with explained(args) as trace, Resolver(resolve_options(args, trace)) as resolver:
+        return run_batch(resolver, refs, args)
+
+
+def run_batch(resolver: Resolver, refs: list[str], args: argparse.Namespace) -> int:
+    """Answer and print one batch of a list that names local images, on ``resolver``."""
     want_all = args.platform == "all"
     wanted = None if want_all or not args.platform else platforms.parse(args.platform)
     remote = [r for r in refs if not is_local(r)]
     answers: dict[str, Any] = {}
-    with explained(args) as trace, Resolver(resolve_options(args, trace)) as resolver:
-        if remote:
-            got = resolver.resolve_many(remote, platform=wanted, children=want_all)
-            answers.update(zip(remote, got, strict=True))
-        for r in refs:
-            if is_local(r):
-                answers[r] = _local(resolver, r, wanted)
+    if remote:
+        got = resolver.resolve_many(remote, platform=wanted, children=want_all)
+        answers.update(zip(remote, got, strict=True))
+    for r in refs:
+        if is_local(r):
+            answers[r] = _local(resolver, r, wanted)
     code = 0
     for given in refs:
         res = answers[given]
         if isinstance(res, ImgdigestError):
-            print(f"imgdigest: error: {failure_line(given, res)}", file=sys.stderr)
+            print(problem("error", failure_line(given, res)), file=sys.stderr)
             code = code or res.exit_code
             if args.format == "json":
                 err = {"reference": given, "error": str(res), "exit_code": res.exit_code}

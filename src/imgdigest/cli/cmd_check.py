@@ -8,12 +8,12 @@ import sys
 from imgdigest import report as reports
 from imgdigest.check import PHRASES, CheckOptions, CheckReport, check_paths, load_constraint
 from imgdigest.cli._common import PATH, nonblank
+from imgdigest.display import count, problem
 from imgdigest.documents import FinderOptions, load_config
 from imgdigest.errors import UsageError
 
-_RULES = [
-    reports.Rule(rule, f"image {phrase.removeprefix('uses ')}") for rule, phrase in PHRASES.items()
-]
+#: "uses an image without a digest" describes the rule as "an image without a digest".
+_RULES = [reports.Rule(rule, phrase.removeprefix("uses ")) for rule, phrase in PHRASES.items()]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -178,15 +178,14 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "text":
         sys.stdout.write(reports.text(report))
         for error in report.errors:
-            print(f"{error.where()}: error: {error.message}", file=sys.stderr)
+            print(problem("error", f"{error.where()}: {error.message}"), file=sys.stderr)
         if not args.quiet:
             for note in report.notes:
-                print(f"{note.where()}: note: {note.message}", file=sys.stderr)
+                print(problem("note", f"{note.where()}: {note.message}"), file=sys.stderr)
             s = report.summary
             print(
-                f"imgdigest check: {s['images']} image{'s' if s['images'] != 1 else ''} in "
-                f"{s['files']} file{'s' if s['files'] != 1 else ''}, "
-                f"{s['violations']} violation{'s' if s['violations'] != 1 else ''}"
+                f"imgdigest check: {count(s['images'], 'image')} in "
+                f"{count(s['files'], 'file')}, {count(s['violations'], 'violation')}"
                 + (f", {s['errors']} unreadable" if s["errors"] else ""),
                 file=sys.stderr,
             )

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
+from collections import OrderedDict
+from collections.abc import Iterator
+from typing import BinaryIO
 
 from imgdigest import platform as platforms
 from imgdigest.cli._common import (
@@ -13,10 +17,10 @@ from imgdigest.cli._common import (
     failure_line,
     platform_spec,
     print_json_lines,
-    read_refs,
     resolve_options,
 )
-from imgdigest.errors import ImgdigestError
+from imgdigest.display import problem
+from imgdigest.errors import ImgdigestError, UsageError
 from imgdigest.resolve import Resolution, Resolver
 
 
@@ -46,22 +50,97 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    refs = read_refs(args.refs, args.from_file)
-    if any(r.startswith(("oci:", "docker-archive:")) for r in refs):
-        from imgdigest.cli import _local_digest
+#: References resolved at a time: enough to keep every connection busy, few enough that
+#: memory stays flat however long the list (each batch is printed before the next is read).
+BATCH = 1000
+#: Answers kept for references repeated further down the list (a run is one snapshot, as
+#: when the whole list was resolved at once): bounded, so memory stays flat too.
+REMEMBER = 4096
 
-        return _local_digest.run(refs, args)
+
+def iter_refs(args_refs: list[str], from_file: str | None) -> Iterator[str]:
+    """The references of the arguments, then of ``from_file`` (``-``: stdin), read lazily.
+
+    Blank lines and ``#`` comments are skipped. A line that is not UTF-8 is a usage error
+    naming the file and line.
+    """
+    yield from args_refs
+    if not from_file:
+        return
+    try:
+        f: BinaryIO = sys.stdin.buffer if from_file == "-" else open(from_file, "rb")  # noqa: SIM115
+    except OSError as exc:
+        raise UsageError(f"{from_file}: cannot read: {exc.strerror}") from None
+    with f:
+        for number, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8").strip()
+            except UnicodeDecodeError:
+                raise UsageError(f"{from_file}:{number}: not UTF-8") from None
+            if line and not line.startswith("#"):
+                yield line
+
+
+def _batches(refs: Iterator[str], size: int) -> Iterator[list[str]]:
+    while batch := list(itertools.islice(refs, size)):
+        yield batch
+
+
+def run(args: argparse.Namespace) -> int:
+    batches = _batches(iter_refs(args.refs, args.from_file), BATCH)
+    first = next(batches, None)
+    if first is None:
+        raise UsageError("no image references given (pass them as arguments or with --from-file)")
     want_all = args.platform == "all"
     wanted = None if want_all or not args.platform else platforms.parse(args.platform)
     children = want_all or args.format == "json"
-    with explained(args) as trace, Resolver(resolve_options(args, trace)) as resolver:
-        results = resolver.resolve_many(refs, platform=wanted, children=children)
     code = 0
+    seen: OrderedDict[str, Resolution | ImgdigestError] = OrderedDict()
+    with explained(args) as trace, Resolver(resolve_options(args, trace)) as resolver:
+        for batch in itertools.chain([first], batches):
+            if any(r.startswith(("oci:", "docker-archive:")) for r in batch):
+                from imgdigest.cli import _local_digest
+
+                done = _local_digest.run_batch(resolver, batch, args)
+            else:
+                done = _print_batch(batch, _answers(resolver, batch, wanted, children, seen), args)
+            code = code or done
+            sys.stdout.flush()
+    return code
+
+
+def _answers(
+    resolver: Resolver,
+    batch: list[str],
+    wanted: platforms.Platform | None,
+    children: bool,
+    seen: OrderedDict[str, Resolution | ImgdigestError],
+) -> list[Resolution | ImgdigestError]:
+    """One batch's answers, each distinct reference asked once (recent ones remembered)."""
+    new = [r for r in dict.fromkeys(batch) if r not in seen]
+    if new:
+        got = resolver.resolve_many(new, platform=wanted, children=children)
+        for ref, res in zip(new, got, strict=True):
+            # a kept error must not keep its traceback's frames (and their locals) alive
+            seen[ref] = res.with_traceback(None) if isinstance(res, ImgdigestError) else res
+    answers = []
+    for r in batch:
+        seen.move_to_end(r)
+        answers.append(seen[r])
+    while len(seen) > REMEMBER:
+        seen.popitem(last=False)
+    return answers
+
+
+def _print_batch(
+    refs: list[str], results: list[Resolution | ImgdigestError], args: argparse.Namespace
+) -> int:
+    code = 0
+    want_all = args.platform == "all"
     objs = []
     for given, res in zip(refs, results, strict=True):
         if isinstance(res, ImgdigestError):
-            print(f"imgdigest: error: {failure_line(given, res)}", file=sys.stderr)
+            print(problem("error", failure_line(given, res)), file=sys.stderr)
             code = code or res.exit_code
             objs.append({"reference": given, "error": str(res), "exit_code": res.exit_code})
             continue

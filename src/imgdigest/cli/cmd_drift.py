@@ -14,6 +14,7 @@ from imgdigest.cli._common import (
     warn,
 )
 from imgdigest.cli.cmd_pin import add_file_args, check_paths, finder_options
+from imgdigest.display import count, problem, safe
 from imgdigest.drift import drift_paths
 
 
@@ -56,18 +57,19 @@ def run_drift(args: argparse.Namespace) -> int:
         print(json.dumps(report.to_json(), indent=2))
     else:
         for finding in report.findings:
-            print(str(finding))
+            print(safe(str(finding)))
     for error in report.errors:
-        warn(f"error: {error}")
+        print(problem("error", str(error)), file=sys.stderr)
     for failure in report.failures:
-        print(str(failure), file=sys.stderr)
+        print(safe(str(failure)), file=sys.stderr)
     if not args.quiet:
         for note in report.notes:
-            warn(f"note: {note}")
+            print(problem("note", str(note)), file=sys.stderr)
         if args.format == "text":
             s = report.to_json()["summary"]
             warn(
-                f"{s['images']} images in {s['files']} files: {s['unpinned']} unpinned, "
+                f"{count(s['images'], 'image')} in {count(s['files'], 'file')}: "
+                f"{s['unpinned']} unpinned, "
                 f"{s['moved']} moved, {s['missing']} missing, {s['failures']} failed"
             )
     return report.exit_code

@@ -15,6 +15,7 @@ from imgdigest.cli._common import (
     warn,
 )
 from imgdigest.cli.cmd_pin import add_file_args, check_paths, finder_options
+from imgdigest.display import count, problem, safe
 from imgdigest.edits import write_atomic
 from imgdigest.pin import lock_paths
 
@@ -55,9 +56,9 @@ def run(args: argparse.Namespace) -> int:
         )
     errors = [e for s in scans for e in s.errors]
     for error in errors:
-        warn(f"error: {error}")
+        print(problem("error", str(error)), file=sys.stderr)
     for failure in failures:
-        print(str(failure), file=sys.stderr)
+        print(safe(str(failure)), file=sys.stderr)
     if failures:
         return failures[0].exit_code
     text = lock.dumps()
@@ -66,5 +67,5 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     if not args.quiet:
-        warn(f"locked {len(lock)} references from {len(scans)} files")
+        warn(f"locked {count(len(lock), 'reference')} from {count(len(scans), 'file')}")
     return errors[0].exit_code if errors else 0

@@ -25,6 +25,7 @@ from imgdigest.cli._common import (
     resolve_options,
     warn,
 )
+from imgdigest.display import count, problem, safe
 from imgdigest.documents import STDIN, FinderOptions, load_config
 from imgdigest.errors import UsageError
 from imgdigest.lock import read_lock
@@ -150,12 +151,12 @@ def progress_line(args: argparse.Namespace) -> Progress | None:
 
 def report_problems(plan: PinPlan, quiet: bool) -> None:
     for error in plan.errors:
-        warn(f"error: {error}")
+        print(problem("error", str(error)), file=sys.stderr)
     for failure in plan.failures:
-        print(str(failure), file=sys.stderr)
+        print(safe(str(failure)), file=sys.stderr)
     if not quiet:
         for note in plan.notes:
-            warn(f"note: {note}")
+            print(problem("note", str(note)), file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -186,7 +187,8 @@ def run(args: argparse.Namespace) -> int:
         blocked = bool(plan.failures) and not args.partial
         if args.paths == [STDIN]:
             if not blocked and plan.files and plan.files[0].new_text is not None:
-                sys.stdout.write(plan.files[0].new_text)
+                sys.stdout.flush()  # the bytes go out in the input's own encoding
+                sys.stdout.buffer.write(plan.files[0].new_text.encode(plan.files[0].scan.encoding))
             return plan.exit_code
         written: list[str] = []
         if args.write and not blocked:
@@ -204,7 +206,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _counted(refs: int, files: int) -> str:
-    return f"{refs} reference{'s' * (refs != 1)} in {files} file{'s' * (files != 1)}"
+    return f"{count(refs, 'reference')} in {count(files, 'file')}"
 
 
 def _summary(plan: PinPlan, write: bool, blocked: bool, partial: bool) -> str:
@@ -215,7 +217,8 @@ def _summary(plan: PinPlan, write: bool, blocked: bool, partial: bool) -> str:
     tail = f" ({s['unique_references']} unique, {s['from_lock']} from lock"
     tail += f", {s['failures']} failed)" if s["failures"] else ")"
     if blocked:
-        return f"nothing written: {s['failures']} reference(s) failed; {what} would change" + tail
+        failed = count(s["failures"], "reference")
+        return f"nothing written: {failed} failed; {what} would change" + tail
     if not write:
         return f"{what} would change" + tail
     written = plan.writable(partial)

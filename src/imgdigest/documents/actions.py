@@ -1,7 +1,7 @@
 """Images in GitHub Actions workflows and Docker actions.
 
 Workflows name images in three places: a job's ``container`` (a string, or a mapping
-with ``image``), a job's ``services.<name>.image``, and a step's
+with ``image``), a job's ``services.<name>`` (the same two forms), and a step's
 ``uses: docker://IMAGE`` - whose site spans only the part after ``docker://``. A Docker
 action's ``action.yml`` may run ``runs.image: docker://IMAGE``. Expressions
 (``${{ matrix.image }}``) are left alone with a note.
@@ -66,9 +66,12 @@ def actions_sites(doc: Document, full: str, file: str) -> Iterator[ImageSite | N
         for svc_name, service in (
             NODES.entries(services) if isinstance(services, MappingNode) else ()
         ):
-            image = get(service, "image")
+            # a service, like a container, may be just its image: ``postgres: postgres:10``
+            image = get(service, "image") if isinstance(service, MappingNode) else service
             if image is not None:
-                path = ("jobs", job_id, "services", svc_name, "image")
+                path = ("jobs", job_id, "services", svc_name)
+                if isinstance(service, MappingNode):
+                    path = (*path, "image")
                 found = string_site(
                     image, doc, full, file, "actions", "actions", path, str(svc_name)
                 )

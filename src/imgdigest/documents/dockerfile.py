@@ -22,7 +22,10 @@ from dataclasses import dataclass
 
 from imgdigest.documents.model import DockerfileImage, ImageSite, Note
 
-_DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.*?)\s*$")
+#: BuildKit's directive: after the ``#`` and any space, ``name = value`` (value non-empty).
+_DIRECTIVE = re.compile(r"#\s*([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n\f\r ]*(.+?)\s*")
+#: The names BuildKit knows; any other ``# name=value`` is a comment and ends the directives.
+_DIRECTIVE_NAMES = frozenset({"syntax", "escape", "check"})
 _HEREDOC = re.compile(r"<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_]*)\2")
 _TOKEN = re.compile(r"\S+")
 _LINE = re.compile(r"[^\n]*\n|[^\n]+$")
@@ -37,13 +40,28 @@ class _Instruction:
 
 
 def _escape_char(lines: list[str]) -> str:
+    """The escape character, by BuildKit's rules for parser directives.
+
+    Directives are read only from the first lines, each stripped of leading space; the
+    first line that is not one - a plain comment, an unknown ``# name=``, a blank line,
+    an instruction - ends them. Names are case-insensitive (``# EsCaPe=``). BuildKit
+    refuses a repeated directive; the first one stands here.
+    """
+    seen: set[str] = set()
+    escape = "\\"
     for line in lines:
-        match = _DIRECTIVE.match(line.rstrip("\r\n"))
+        match = _DIRECTIVE.fullmatch(line.rstrip("\r\n").lstrip())
         if not match:
             break
-        if match.group(1).lower() == "escape" and match.group(2) in ("\\", "`"):
-            return match.group(2)
-    return "\\"
+        name = match.group(1).lower()
+        if name not in _DIRECTIVE_NAMES:
+            break
+        if name in seen:
+            continue
+        seen.add(name)
+        if name == "escape" and match.group(2) in ("\\", "`"):
+            escape = match.group(2)
+    return escape
 
 
 def _instructions(text: str) -> Iterator[_Instruction]:

@@ -12,21 +12,26 @@ and anything else that looks for images agree on what a file contains:
 
 A file named explicitly is read whatever its name (stdin too, sniffed as a Dockerfile
 when it starts with ``FROM``/``ARG``); a directory walk only picks names it knows.
-Problems stay with their file: unreadable, binary or non-UTF-8 files, Helm chart
-templates and symlinks leading out of the tree become notes or errors on that file's
-``FileScan`` and the walk goes on.
+Problems stay with their file and the walk goes on. Left alone with a note: FIFOs,
+devices, symlink loops and symlinks leading out of the tree, Helm templates. An error,
+which fails a check: a file that cannot be read or decoded (a byte-order mark selects
+UTF-16/32, as in kubectl; anything else must be UTF-8 without NUL bytes), and any
+unexpected failure while reading one file.
 """
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import os
 import re
+import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
 from yaml.nodes import MappingNode
 
 from imgdigest.documents.actions import actions_sites
@@ -35,7 +40,14 @@ from imgdigest.documents.dockerfile import dockerfile_sites
 from imgdigest.documents.kube import kubernetes_sites
 from imgdigest.documents.kustomize import kustomize_sites
 from imgdigest.documents.model import DocumentSyntaxError, FileScan, ImageSite, Note
-from imgdigest.documents.yamltext import Document, document_kind, get, iter_documents, text_of
+from imgdigest.documents.yamltext import (
+    Document,
+    document_kind,
+    get,
+    iter_documents,
+    text_of,
+    yaml_error,
+)
 from imgdigest.kubernetes import NO_EXTRA_PATHS, NO_IMAGE_KINDS, ExtraPaths, Scope
 
 STDIN = "-"
@@ -44,6 +56,7 @@ _COMPOSE_NAME = re.compile(r"^(docker-)?compose([.-][^/]*)?\.ya?ml$")
 _YAML_SUFFIXES = (".yaml", ".yml", ".json")
 _DOCKERFILE_FIRST = re.compile(r"^\s*(?:#[^\n]*\n\s*)*(?:FROM|ARG)\s", re.I)
 _KUSTOMIZE_KINDS = ("Kustomization", "Component")
+_HELM_NOTE = "Helm template left alone (not YAML until rendered)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,9 +140,7 @@ def _yaml_sites(
     for doc in iter_documents(parse_text, scan.file, _wanted(options), base):
         if isinstance(doc, DocumentSyntaxError):
             if "{{" in full:
-                scan.notes.append(
-                    Note(scan.file, doc.line, "Helm template left alone (not YAML until rendered)")
-                )
+                scan.notes.append(Note(scan.file, doc.line, _HELM_NOTE))
             else:
                 scan.errors.append(doc)
             continue
@@ -151,7 +162,16 @@ def _yaml_sites(
             found = actions_sites(doc, full, scan.file)
         else:
             continue
-        for item in found:
+        try:
+            items = list(found)
+        except yaml.YAMLError as exc:  # a value no YAML reader can build: {{ x }}: as a key
+            problem = yaml_error(scan.file, exc, doc.offset, doc.line)
+            if "{{" in full:
+                scan.notes.append(Note(scan.file, problem.line, _HELM_NOTE))
+            else:
+                scan.errors.append(problem)
+            continue
+        for item in items:
             (scan.sites if isinstance(item, ImageSite) else scan.notes).append(item)  # type: ignore[arg-type]
 
 
@@ -197,34 +217,133 @@ def scan_text(
     return scan
 
 
-def read_file(path: Path, file: str) -> tuple[str | None, Note | DocumentSyntaxError | None]:
-    """The file's text, or why it is skipped (a note) or unreadable (an error)."""
+#: Byte-order marks and the codec that keeps the mark as the text's first character
+#: (``U+FEFF``), so offsets and a write-back stay byte-exact. UTF-32 comes first: its
+#: little-endian mark starts with UTF-16's.
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
+
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISDIR, "a directory"),
+)
+
+
+def _kind(mode: int) -> str:
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+def decode(data: bytes, file: str) -> tuple[str, str]:
+    """The text and its codec, read as kubectl reads it: a BOM says UTF-16/32, else UTF-8.
+
+    Anything that cannot be read that way raises ``DocumentSyntaxError`` naming the file
+    and line: a check must fail on a file it could not read, never pass it.
+    """
+    encoding = next((codec for bom, codec in _BOMS if data.startswith(bom)), "utf-8")
+    if encoding == "utf-8":
+        nul = data.find(b"\0")
+        if nul >= 0:
+            line = data.count(b"\n", 0, nul) + 1
+            raise DocumentSyntaxError(file, line, "NUL byte: not a text file, cannot be checked")
     try:
-        data = sys.stdin.buffer.read() if file == STDIN else path.read_bytes()
-    except OSError as exc:
-        return None, DocumentSyntaxError(file, None, f"cannot read: {exc.strerror or exc}")
-    if b"\0" in data[:8192]:
-        return None, Note(file, None, "binary file skipped")
-    try:
-        return data.decode("utf-8"), None
+        text = data.decode(encoding)
     except UnicodeDecodeError as exc:
-        return None, Note(file, None, f"not UTF-8 (byte {exc.start}), skipped")
+        line = data.count(b"\n", 0, exc.start) + 1 if encoding == "utf-8" else None
+        where = f"byte 0x{data[exc.start]:02x} at offset {exc.start}"
+        name = encoding.upper().replace("-LE", "LE").replace("-BE", "BE")
+        problem = f"not valid {name} ({where}), cannot be checked"
+        raise DocumentSyntaxError(file, line, problem) from None
+    if encoding != "utf-8" and "\0" in text:
+        line = text.count("\n", 0, text.index("\0")) + 1
+        raise DocumentSyntaxError(file, line, "NUL character: not a text file, cannot be checked")
+    return text, encoding
+
+
+def read_file(
+    path: Path, file: str, *, walked: bool = False
+) -> tuple[tuple[str, str] | None, Note | DocumentSyntaxError | None]:
+    """The file's text and codec, or why it is skipped (a note) or unreadable (an error).
+
+    Nothing here can block: a FIFO found by a walk is skipped unopened, and one named on
+    the command line (``<(helm template ...)``) is opened without waiting for a writer.
+    Devices are never read (``/dev/zero`` never ends).
+    """
+    if file == STDIN:
+        data = sys.stdin.buffer.read()
+    else:
+        try:
+            mode = os.stat(path).st_mode
+        except OSError as exc:
+            return None, _unreadable(file, exc, walked)
+        if not stat.S_ISREG(mode) and (walked or not stat.S_ISFIFO(mode)):
+            kind = _kind(mode)
+            if walked:
+                return None, Note(file, None, f"{kind}, not a regular file: skipped")
+            return None, DocumentSyntaxError(file, None, f"{kind}, not a regular file")
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        except OSError as exc:
+            return None, _unreadable(file, exc, walked)
+        try:
+            os.set_blocking(fd, True)  # no writer: EOF at once; a writer: read what it sends
+            with os.fdopen(fd, "rb") as f:
+                data = f.read()
+        except OSError as exc:
+            return None, _unreadable(file, exc, walked)
+        if not data and stat.S_ISFIFO(mode):
+            return None, Note(file, None, "a FIFO with no writer: nothing to read")
+    try:
+        return decode(data, file), None
+    except DocumentSyntaxError as exc:
+        return None, exc
+
+
+def _unreadable(file: str, exc: OSError, walked: bool) -> Note | DocumentSyntaxError:
+    if exc.errno == errno.ELOOP:
+        if walked:
+            return Note(file, None, "symlink loop: skipped")
+        return DocumentSyntaxError(file, None, "symlink loop")
+    if exc.errno == errno.ENOENT and walked:
+        return Note(file, None, "broken symlink: skipped")
+    return DocumentSyntaxError(file, None, f"cannot read: {exc.strerror or exc}")
 
 
 def scan_file(
-    path: str | Path, *, reader: str | None = None, options: FinderOptions = DEFAULT_OPTIONS
+    path: str | Path,
+    *,
+    reader: str | None = None,
+    options: FinderOptions = DEFAULT_OPTIONS,
+    walked: bool = False,
 ) -> FileScan:
-    """Read and scan one file (``-`` for stdin)."""
+    """Read and scan one file (``-`` for stdin); a crash stays with the file it happened in."""
     file = str(path)
-    text, problem = read_file(Path(file), file)
-    if text is None:
+    read, problem = read_file(Path(file), file, walked=walked)
+    if read is None:
         scan = FileScan(file=file, path=None if file == STDIN else Path(file))
         if isinstance(problem, Note):
             scan.notes.append(problem)
         elif problem is not None:
             scan.errors.append(problem)
         return scan
-    return scan_text(text, file, reader=reader, options=options)
+    text, encoding = read
+    try:
+        scan = scan_text(text, file, reader=reader, options=options)
+    except Exception as exc:  # one file's bug must not lose the report on the others
+        scan = FileScan(file=file, path=None if file == STDIN else Path(file))
+        scan.errors.append(
+            DocumentSyntaxError(file, None, f"internal error while scanning: {exc!r}")
+        )
+        return scan
+    scan.encoding = encoding
+    return scan
 
 
 def _excluded(rel: str, patterns: tuple[str, ...]) -> bool:
@@ -276,7 +395,7 @@ def _walk(root: Path, display: str, options: FinderOptions) -> Iterator[FileScan
             path = here / name
             file = os.path.join(display, rel) if display not in ("", ".") else rel
             if path.is_symlink():
-                target = path.resolve()
+                target = Path(os.path.realpath(path))  # a loop stays unresolved, never raises
                 if not target.is_relative_to(real_root):
                     yield FileScan(
                         file=file,
@@ -289,7 +408,7 @@ def _walk(root: Path, display: str, options: FinderOptions) -> Iterator[FileScan
                     file=file, path=path, notes=[Note(file, None, "Helm chart template left alone")]
                 )
                 continue
-            yield scan_file(file, reader=reader, options=options)
+            yield scan_file(file, reader=reader, options=options, walked=True)
 
 
 def find_images(
@@ -304,10 +423,10 @@ def find_images(
         path = Path(file)
         if path.is_dir():
             yield from _walk(path, file, options)
-        elif path.exists():
+        elif path.exists() or path.is_symlink():  # a loop or dangling link: say which
             if _excluded(path.as_posix().removeprefix("./"), options.exclude):
                 continue  # pre-commit names files one by one; the excludes still apply
-            if _helm_template(path.resolve(), {}):
+            if _helm_template(Path(os.path.realpath(path)), {}):
                 yield FileScan(
                     file=file, path=path, notes=[Note(file, None, "Helm chart template left alone")]
                 )

@@ -37,6 +37,12 @@ def effective_reference(entry: KustomizeImage) -> str | None:
     return f"{ref}:{entry.new_tag.value}"
 
 
+def _names_a_version(name: str) -> bool:
+    """``nginx:1.25`` or ``nginx@sha256:...``: a tag or digest after the last ``/``."""
+    last = name.rsplit("/", 1)[-1]
+    return ":" in last or "@" in last
+
+
 def kustomize_sites(doc: Document, full: str, file: str) -> Iterator[ImageSite | Note]:
     images = get(doc.node, "images")
     if images is None or not hasattr(images, "value") or not isinstance(images.value, list):
@@ -58,10 +64,31 @@ def kustomize_sites(doc: Document, full: str, file: str) -> Iterator[ImageSite |
         if anchor is None:
             continue
         reference = effective_reference(detail)
+        path: tuple[PathSegment, ...] = ("images", index)
+        new_name = detail.new_name
+        if reference is None and new_name is not None and _names_a_version(new_name.value):
+            # ``newName: nginx:1.25`` without ``newTag``: kustomize writes the name as
+            # given, tag and all, so the value itself is the reference (and is what a
+            # pin edits: ``detail`` stays empty, as for any plain scalar).
+            yield ImageSite(
+                file=file,
+                line=new_name.line,
+                column=new_name.column,
+                start=new_name.start,
+                end=new_name.end,
+                image=new_name.value,
+                raw=new_name.raw,
+                quoting=new_name.quoting,
+                source="kustomize",
+                role="kustomize",
+                name=detail.name.value if detail.name else None,
+                document=doc.index,
+                path=(*path, "newName"),
+            )
+            continue
         if reference is None:
             yield Note(file, anchor.line, f"kustomize image {anchor.value} sets no tag or digest")
             continue
-        path: tuple[PathSegment, ...] = ("images", index)
         yield ImageSite(
             file=file,
             line=anchor.line,

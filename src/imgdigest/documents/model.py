@@ -181,6 +181,9 @@ class FileScan:
     notes: list[Note] = field(default_factory=list)
     errors: list[DocumentError] = field(default_factory=list)
     documents: int = 0  #: YAML documents seen (empty ones included)
+    #: the codec the file was read with (``utf-16-le``...); a write-back uses it, so the
+    #: byte-order mark (kept as ``U+FEFF`` at the start of ``text``) comes back too
+    encoding: str = "utf-8"
 
     @property
     def ok(self) -> bool:

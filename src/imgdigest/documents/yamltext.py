@@ -22,6 +22,7 @@ Why this shape:
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -171,7 +172,7 @@ class Document:
 Wanted = Callable[[str], bool]
 
 
-def _error(file: str, exc: yaml.YAMLError, offset: int, line: int) -> DocumentSyntaxError:
+def yaml_error(file: str, exc: yaml.YAMLError, offset: int, line: int) -> DocumentSyntaxError:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     context = getattr(exc, "context", None)
@@ -215,15 +216,16 @@ def iter_documents(
     for index, (start, end) in enumerate(chunks):
         line += text.count("\n", previous, start)
         previous = start
-        chunk = text[start:end]
+        masked = _Masked(text, start, end)
+        chunk = masked.text
         if wanted is not None and not wanted(chunk):
             yield Document(index, None, start + base, line, chunk)
             continue
-        loader = NodeLoader(chunk)
+        loader = masked.loader()
         try:
-            node = loader.get_single_node()
+            node = masked.fix(loader.get_single_node())
         except yaml.YAMLError as exc:
-            yield _error(file, exc, start + base, line)
+            yield yaml_error(file, masked.fix_error(exc), start + base, line)
             continue
         finally:
             loader.dispose()
@@ -231,16 +233,122 @@ def iter_documents(
 
 
 def _iter_whole(text: str, file: str, base: int) -> Iterator[Document | DocumentSyntaxError]:
-    loader = NodeLoader(text)
+    masked = _Masked(text, 0, len(text))
+    loader = masked.loader()
     index = 0
     try:
         while loader.check_node():
-            yield Document(index, loader.get_node(), base, 0, text)
+            yield Document(index, masked.fix(loader.get_node()), base, 0, masked.text)
             index += 1
     except yaml.YAMLError as exc:
-        yield _error(file, exc, base, 0)
+        yield yaml_error(file, masked.fix_error(exc), base, 0)
     finally:
         loader.dispose()
+
+
+#: A run this long of characters that are neither space nor YAML indicators can only be
+#: the inside of one scalar (base64 data, a JSON blob in an annotation) or a comment; no
+#: image reference is a thousandth of that.
+_LONG_RUN = 1 << 16
+_KEEP = 1024  #: characters kept at each end of a cut run
+_RUN = re.compile(r"[^\s\"'\\{}\[\],:#&*!|>%@`?-]{" + str(_LONG_RUN) + ",}")
+_BIG = 1 << 20  #: documents this large are fed to libyaml in pieces, not as one copy
+
+
+class _Reader:
+    """``text[start:end]`` handed to libyaml a piece at a time: no whole-document copy."""
+
+    def __init__(self, text: str, start: int = 0, end: int | None = None) -> None:
+        self.text = text
+        self.pos = start
+        self.end = len(text) if end is None else end
+
+    def read(self, size: int) -> str:
+        piece = self.text[self.pos : min(self.pos + size, self.end)]
+        self.pos += len(piece)
+        return piece
+
+
+class _Masked:
+    """One document's text with its huge runs cut short, and marks mapped back.
+
+    libyaml buffers a scalar whole and PyYAML then copies it into a ``str``: one 100 MB
+    line costs several times its size. Only the middle of a run that cannot hold an
+    image is cut (its ends are kept, so the value still reads as what it is); the
+    node marks are moved back to the original text, so every span and column is
+    exactly what it would have been.
+    """
+
+    def __init__(self, text: str, start: int, end: int) -> None:
+        self.original = text
+        self.start = start
+        self.end = end
+        self.cuts: list[int] = []  #: masked positions where characters were removed
+        self.shift: list[int] = []  #: characters removed up to and including each cut
+        whole = text if (start, end) == (0, len(text)) else None
+        if end - start < _LONG_RUN:
+            self.text = whole if whole is not None else text[start:end]
+            return
+        pieces: list[str] = []
+        at = start
+        removed = 0
+        for match in _RUN.finditer(text, start, end):
+            keep_to = match.start() + _KEEP
+            pieces.append(text[at:keep_to])
+            at = match.end() - _KEEP
+            self.cuts.append(keep_to - start - removed)
+            removed += at - keep_to
+            self.shift.append(removed)
+        if not self.cuts:
+            self.text = whole if whole is not None else text[start:end]
+            return
+        pieces.append(text[at:end])
+        self.text = "".join(pieces)
+
+    def loader(self) -> NodeLoader:
+        """libyaml reads a large text in pieces: PyYAML would copy a ``str`` to UTF-8 whole."""
+        if len(self.text) < _BIG:
+            return NodeLoader(self.text)
+        return NodeLoader(_Reader(self.text))
+
+    def _mark(self, mark: Any) -> Any:
+        index = mark.index
+        k = bisect.bisect_right(self.cuts, index)
+        if k == 0:
+            return mark
+        index += self.shift[k - 1]
+        absolute = self.start + index
+        column = absolute - (self.original.rfind("\n", self.start, absolute) + 1)
+        if column > absolute - self.start:
+            column = absolute - self.start  # the document's first line
+        return yaml.error.Mark(mark.name, index, mark.line, column, None, None)
+
+    def fix(self, node: Node | None) -> Node | None:
+        """Move every node's marks back to the original text (in place)."""
+        if not self.cuts or node is None:
+            return node
+        stack, seen = [node], set()
+        while stack:
+            item = stack.pop()
+            if id(item) in seen:
+                continue
+            seen.add(id(item))
+            item.start_mark = self._mark(item.start_mark)
+            item.end_mark = self._mark(item.end_mark)
+            if isinstance(item, MappingNode):
+                for key, value in item.value:
+                    stack.extend((key, value))
+            elif isinstance(item, SequenceNode):
+                stack.extend(item.value)
+        return node
+
+    def fix_error(self, exc: yaml.YAMLError) -> yaml.YAMLError:
+        if self.cuts:
+            for name in ("problem_mark", "context_mark"):
+                mark = getattr(exc, name, None)
+                if mark is not None:
+                    setattr(exc, name, self._mark(mark))
+        return exc
 
 
 # --- node access -----------------------------------------------------------------------
