@@ -25,7 +25,7 @@ def test_batches_keep_order_and_ask_each_reference_once(
     out, err = capsys.readouterr()
     assert code == 3
     assert out.splitlines() == [b.digest, a.digest, b.digest, a.digest]
-    assert err.splitlines() == [f"imgdigest: error: {base}:missing: {base}:missing: not found"]
+    assert err.splitlines() == [f"imgdigest: error: {base}:missing: not found"]
     for tag in ("a", "b", "missing"):
         assert registry_http.request_count("HEAD", path=f"/manifests/{tag}$") == 1
 
