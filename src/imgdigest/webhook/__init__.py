@@ -10,7 +10,23 @@ cert-manager).
 
 from __future__ import annotations
 
-from imgdigest.webhook.app import WebhookApp
-from imgdigest.webhook.config import WebhookConfig
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from imgdigest.webhook.app import WebhookApp
+    from imgdigest.webhook.config import WebhookConfig
 
 __all__ = ["WebhookApp", "WebhookConfig"]
+
+
+def __getattr__(name: str) -> Any:
+    """Load the server only when it is asked for: ``--help`` reads just the config."""
+    if name == "WebhookApp":
+        from imgdigest.webhook.app import WebhookApp
+
+        return WebhookApp
+    if name == "WebhookConfig":
+        from imgdigest.webhook.config import WebhookConfig
+
+        return WebhookConfig
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
