@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from imgdigest.registry.credentials import login
@@ -40,4 +43,16 @@ def store_login(endpoint: object, home: Path, password: str | None = None) -> No
         endpoint.username,  # type: ignore[attr-defined]
         password if password is not None else endpoint.password,  # type: ignore[attr-defined]
         home / ".docker",
+    )
+
+
+def run_cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """``imgdigest ARGS`` as a new process, as a user runs it: exit code, stdout, stderr."""
+    return subprocess.run(
+        [sys.executable, "-m", "imgdigest", *args],
+        capture_output=True,
+        text=True,
+        input=stdin,
+        env={**os.environ},
+        timeout=60,
     )

@@ -10,9 +10,6 @@ loopback, which is how the strict rule for every other host is exercised here.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,20 +20,9 @@ from imgdigest.errors import NetworkError
 from imgdigest.registry.credentials import login
 from tests.harness import FaultProxy, RegistryServer, TestCA, TokenServer, free_port, push_image
 
-from .helpers import resolver, store_login
+from .helpers import resolver, run_cli, store_login
 
 MANIFEST = r"/manifests/"
-
-
-def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "imgdigest", *args],
-        capture_output=True,
-        text=True,
-        input=stdin,
-        env={**os.environ},
-        timeout=60,
-    )
 
 
 class _RealmTokenServer(TokenServer):
@@ -76,7 +62,7 @@ def _authorized(proxy: FaultProxy) -> list[str]:
 
 
 def test_insecure_before_a_reference_is_a_usage_error_naming_it(tmp_home):
-    p = cli("digest", "--insecure", "127.0.0.1:5999/team/app:1")
+    p = run_cli("digest", "--insecure", "127.0.0.1:5999/team/app:1")
     assert p.returncode == 2
     assert p.stderr.splitlines()[-1] == (
         "imgdigest digest: --insecure: expects a registry HOST[:PORT] such as "
@@ -89,13 +75,13 @@ def test_login_takes_insecure_host_like_every_command(tmp_home, registry_basic, 
     proxy = fault_proxy(registry_basic)
     far = f"0.0.0.0:{proxy.host.rsplit(':', 1)[1]}"
     user, password = registry_basic.username, registry_basic.password
-    p = cli("login", far, "-u", user, "--password-stdin", "--insecure", far, stdin=password)
+    p = run_cli("login", far, "-u", user, "--password-stdin", "--insecure", far, stdin=password)
     assert p.returncode == 0, p.stderr
     assert p.stderr.startswith(f"Login credentials for {far} saved in ")
     assert password not in p.stderr
     assert _authorized(proxy) == ["/v2/"]
     # the old switch form no longer swallows the next option silently
-    p = cli("login", far, "--insecure", "-u", user, "--password-stdin", stdin=password)
+    p = run_cli("login", far, "--insecure", "-u", user, "--password-stdin", stdin=password)
     assert p.returncode == 2
     assert p.stderr.splitlines()[-1] == "imgdigest login: --insecure: expected one argument"
 
@@ -105,7 +91,7 @@ def test_login_to_a_non_loopback_plain_http_registry_needs_insecure(
 ):
     proxy = fault_proxy(registry_basic)
     far = f"0.0.0.0:{proxy.host.rsplit(':', 1)[1]}"
-    p = cli("login", far, "-u", "tester", "--password-stdin", stdin=registry_basic.password)
+    p = run_cli("login", far, "-u", "tester", "--password-stdin", stdin=registry_basic.password)
     assert p.returncode == 5
     assert p.stderr.strip() == (
         f"imgdigest: error: cannot reach {far}: TLS handshake failed (a plain-HTTP registry? "
@@ -135,10 +121,11 @@ def test_login_and_digest_with_token_service_on_a_second_loopback_port(
     tokens, near, _ = plain_tokens
     img = push_image(near, unique_repo, "t")
     proxy = fault_proxy(near)
-    p = cli("login", proxy.host, "-u", tokens.username, "--password-stdin", stdin=tokens.password)
+    user = tokens.username
+    p = run_cli("login", proxy.host, "-u", user, "--password-stdin", stdin=tokens.password)
     assert p.returncode == 0, p.stderr
     tokens.reset()
-    d = cli("digest", f"{proxy.host}/{unique_repo}:t")
+    d = run_cli("digest", f"{proxy.host}/{unique_repo}:t")
     assert (d.returncode, d.stdout.strip()) == (0, img.digest), d.stderr
     assert [t.user for t in tokens.issued] == [tokens.username]
     assert tokens.password not in d.stderr
@@ -154,7 +141,7 @@ def test_plain_token_service_on_another_host_is_refused_and_named(
     realm_host = f"0.0.0.0:{tokens.port}"
     ref = f"{proxy.host}/{unique_repo}:f"
     tokens.reset()
-    d = cli("digest", ref)
+    d = run_cli("digest", ref)
     assert d.returncode == 4
     assert d.stderr.strip() == (
         f"imgdigest: error: {ref}: token service for {proxy.host} is plain HTTP ({realm_host}); "
@@ -162,7 +149,7 @@ def test_plain_token_service_on_another_host_is_refused_and_named(
         "if that is intended"
     )
     assert tokens.requests == [] and proxy.count("HEAD", MANIFEST) == 0
-    d = cli("digest", "--insecure", realm_host, ref)
+    d = run_cli("digest", "--insecure", realm_host, ref)
     assert (d.returncode, d.stdout.strip()) == (0, img.digest), d.stderr
 
 
@@ -186,7 +173,7 @@ def test_declared_insecure_registry_gets_no_https_probe(
 ):
     img = push_image(registry_http, unique_repo, "i")
     proxy = fault_proxy(registry_http)
-    d = cli("digest", "--no-cache", "--insecure", proxy.host, f"{proxy.host}/{unique_repo}:i")
+    d = run_cli("digest", "--no-cache", "--insecure", proxy.host, f"{proxy.host}/{unique_repo}:i")
     assert (d.returncode, d.stdout.strip()) == (0, img.digest), d.stderr
     assert proxy.connections == 1
     assert proxy.count() == 2  # the ping and the HEAD, on one connection
@@ -198,14 +185,14 @@ def test_loopback_scheme_is_remembered_across_runs_and_forgotten_on_failure(
     img = push_image(registry_http, unique_repo, "c")
     proxy = fault_proxy(registry_http)
     ref = f"{proxy.host}/{unique_repo}:c"
-    assert cli("digest", ref).stdout.strip() == img.digest
+    assert run_cli("digest", ref).stdout.strip() == img.digest
     assert proxy.connections == 2  # the HTTPS probe, then plain HTTP
     schemes = tmp_home / ".cache" / "imgdigest" / "schemes.json"
     assert json.loads(schemes.read_text()) == {proxy.host: "http"}
-    assert cli("digest", ref).stdout.strip() == img.digest
+    assert run_cli("digest", ref).stdout.strip() == img.digest
     assert proxy.connections == 3  # remembered: no probe this time
     proxy.stop()
-    d = cli("digest", ref)
+    d = run_cli("digest", ref)
     assert d.returncode == 5
     assert json.loads(schemes.read_text()) == {}  # a registry there again is probed afresh
 
@@ -213,7 +200,7 @@ def test_loopback_scheme_is_remembered_across_runs_and_forgotten_on_failure(
 def test_refused_connection_is_one_fast_error(tmp_home):
     host = f"127.0.0.1:{free_port()}"
     started = time.monotonic()
-    d = cli("digest", f"{host}/a/b:1", f"{host}/a/c:1")
+    d = run_cli("digest", f"{host}/a/b:1", f"{host}/a/c:1")
     elapsed = time.monotonic() - started
     assert d.returncode == 5
     assert d.stderr.splitlines() == [
@@ -239,12 +226,12 @@ def test_refused_connection_is_not_retried_by_the_library(tmp_home):
 
 def test_missing_ca_file_is_a_usage_error(tmp_home, tmp_path: Path):
     missing = tmp_path / "nope.pem"
-    d = cli("digest", "--ca-file", str(missing), "127.0.0.1:5999/a/b:1")
+    d = run_cli("digest", "--ca-file", str(missing), "127.0.0.1:5999/a/b:1")
     assert (d.returncode, d.stderr.strip()) == (
         2,
         f"imgdigest: error: --ca-file {missing}: no such file",
     )
-    p = cli(
+    p = run_cli(
         "login", "127.0.0.1:5999", "-u", "u", "--password-stdin", "--ca-file", str(missing),
         stdin="x",
     )
@@ -254,7 +241,7 @@ def test_missing_ca_file_is_a_usage_error(tmp_home, tmp_path: Path):
     )
     bad = tmp_path / "bad.pem"
     bad.write_text("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
-    d = cli("digest", "--ca-file", str(bad), "127.0.0.1:5999/a/b:1")
+    d = run_cli("digest", "--ca-file", str(bad), "127.0.0.1:5999/a/b:1")
     assert (d.returncode, d.stderr.strip()) == (
         2,
         f"imgdigest: error: --ca-file {bad}: not a PEM file of certificates",
