@@ -58,6 +58,12 @@ def test_a_closed_pipe_exits_141_quietly() -> None:
 # -- Ctrl-C at any moment of start-up ---------------------------------------------------
 
 
+def _as_from_a_terminal() -> None:
+    """SIGINT at its default, as under a shell on a terminal: a background job of a script
+    (as a CI runner may start the suite) inherits it ignored, and keeps it ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _sigint_caught(pid: int) -> bool:
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -77,6 +83,7 @@ def test_ctrl_c_during_start_up_exits_130_without_a_traceback(delay_ms: int) -> 
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        preexec_fn=_as_from_a_terminal,
     )
     deadline = time.monotonic() + 30
     while not _sigint_caught(p.pid):

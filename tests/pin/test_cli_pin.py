@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -200,7 +201,19 @@ def test_usage_errors_exit_2_with_one_line(args, message, tmp_path):
     assert message in p.stderr and "Traceback" not in p.stderr
 
 
-def test_terminated_mid_run_exits_130_and_changes_nothing(tree, registry_http, fault_proxy):
+def _sigint(disposition: signal.Handlers) -> Callable[[], None]:
+    def set_it() -> None:
+        signal.signal(signal.SIGINT, disposition)
+
+    return set_it
+
+
+@pytest.mark.parametrize(
+    "inherited", [signal.SIG_DFL, signal.SIG_IGN], ids=["sigint-default", "sigint-ignored"]
+)
+def test_terminated_mid_run_exits_130_and_changes_nothing(
+    tree, registry_http, fault_proxy, inherited
+):
     root, _, _ = tree
     proxy = fault_proxy(registry_http)
     proxy.delay(3000, path=r"/manifests/")
@@ -208,7 +221,11 @@ def test_terminated_mid_run_exits_130_and_changes_nothing(tree, registry_http, f
         f.write_text(f.read_text().replace(registry_http.host, proxy.host))
     before = snapshot(root)
     proc = subprocess.Popen(
-        command("pin", "--write", str(root)), env={**os.environ}, stderr=subprocess.PIPE, text=True
+        command("pin", "--write", str(root)),
+        env={**os.environ},
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_sigint(inherited),  # a script's background job inherits SIGINT ignored
     )
     deadline = time.monotonic() + 20
     while proxy.count(path=r"/manifests/") == 0 and time.monotonic() < deadline:

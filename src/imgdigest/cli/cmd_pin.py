@@ -119,10 +119,14 @@ def terminated_as_interrupt() -> Iterator[None]:
 
     It is passed on as SIGINT rather than raised here: while requests are in flight,
     asyncio's own SIGINT handling cancels them in order; outside the event loop SIGINT
-    raises ``KeyboardInterrupt`` as usual.
+    raises ``KeyboardInterrupt`` as usual. Where SIGINT is ignored (a background job of a
+    script inherits it so), SIGTERM must still stop the run: it raises at once, and
+    ``asyncio.run`` cancels the tasks in flight on its way out.
     """
 
     def handler(signum: int, frame: FrameType | None) -> None:
+        if not callable(signal.getsignal(signal.SIGINT)):
+            raise KeyboardInterrupt
         signal.raise_signal(signal.SIGINT)
 
     try:
