@@ -96,9 +96,18 @@ class ForbiddenError(AuthError):
 
 
 class NetworkError(ImgdigestError):
-    """The registry could not be reached or did not answer in time."""
+    """The registry could not be reached or did not answer in time.
+
+    ``cause`` says why a connection failed where retrying cannot help: ``"refused"``
+    (nothing listens), ``"dns"`` (the name does not resolve) or ``"certificate"`` (a TLS
+    certificate we do not trust); None for everything else.
+    """
 
     exit_code = 5
+
+    def __init__(self, message: str = "", *, cause: str | None = None, **named: str | None) -> None:
+        super().__init__(message, **named)
+        self.cause = cause
 
 
 class RegistryTimeoutError(NetworkError):

@@ -145,8 +145,10 @@ def map_error(exc: BaseException, host: str) -> NetworkError:
     if isinstance(exc, NetworkError):
         return exc
 
-    def unreachable(why: str) -> NetworkError:
-        return NetworkError(f"cannot reach {host}: {why}", host=host, reason=f"cannot reach: {why}")
+    def unreachable(why: str, cause: str | None = None) -> NetworkError:
+        return NetworkError(
+            f"cannot reach {host}: {why}", host=host, reason=f"cannot reach: {why}", cause=cause
+        )
 
     if isinstance(exc, asyncio.TimeoutError | TimeoutError):
         return RegistryTimeoutError(
@@ -154,7 +156,8 @@ def map_error(exc: BaseException, host: str) -> NetworkError:
         )
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
         return unreachable(
-            "TLS certificate not trusted (pass --ca-file, or --insecure HOST for a test registry)"
+            "TLS certificate not trusted (pass --ca-file, or --insecure HOST for a test registry)",
+            "certificate",
         )
     if isinstance(exc, aiohttp.ClientConnectorSSLError | aiohttp.ClientSSLError | ssl.SSLError):
         return unreachable(
@@ -163,9 +166,9 @@ def map_error(exc: BaseException, host: str) -> NetworkError:
     if isinstance(exc, aiohttp.ClientConnectorError):
         os_error = exc.os_error
         if isinstance(os_error, socket.gaierror):
-            return unreachable("unknown host (DNS lookup failed)")
+            return unreachable("unknown host (DNS lookup failed)", "dns")
         if isinstance(os_error, ConnectionRefusedError):
-            return unreachable("connection refused")
+            return unreachable("connection refused", "refused")
         return unreachable(str(os_error.strerror or os_error))
     if isinstance(exc, aiohttp.ServerDisconnectedError):
         return NetworkError(

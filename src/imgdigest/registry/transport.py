@@ -78,11 +78,6 @@ def hostname(host: str) -> str:
     return host
 
 
-def is_refused(exc: Exception) -> bool:
-    """Nothing listens there: the other scheme, or another attempt, cannot help."""
-    return str(exc).endswith(": connection refused")
-
-
 def is_loopback(host: str) -> bool:
     """``localhost``, 127.0.0.0/8 and ::1, with or without a port."""
     name = host
@@ -220,7 +215,7 @@ class Transport:
                     retries=0 if more else None,
                 )
             except NetworkError as exc:
-                if "certificate" in str(exc) or is_refused(exc):
+                if exc.cause in ("certificate", "refused"):
                     raise  # an untrusted TLS server, or nothing listening: HTTP won't help
                 last_exc = exc
                 continue
@@ -552,10 +547,10 @@ class Transport:
             except NetworkError as exc:
                 err = exc
             self._record(method, parts.netloc, record_path, 0, 0, started, purpose, None, str(err))
-            # Retrying cannot fix a name that does not resolve or a certificate we distrust.
-            permanent = "unknown host" in str(err) or "certificate" in str(err) or is_refused(err)
+            # Retrying cannot fix a refused connection, an unknown name or a distrusted
+            # certificate.
             if (
-                permanent
+                err.cause is not None
                 or attempt >= retries
                 or (isinstance(err, RegistryTimeoutError) and attempt >= 1)
             ):
