@@ -80,11 +80,7 @@ def hostname(host: str) -> str:
 
 def is_loopback(host: str) -> bool:
     """``localhost``, 127.0.0.0/8 and ::1, with or without a port."""
-    name = host
-    if name.startswith("["):
-        name = name[1 : name.find("]")]
-    elif name.count(":") == 1:
-        name = name.split(":", 1)[0]
+    name = hostname(host)
     if name == "localhost" or name.endswith(".localhost"):
         return True
     try:
