@@ -121,7 +121,7 @@ def changed_bytes(before: str, after: str) -> int:
 
 def reg_args_options(ca: TestCA, work: Path, insecure: str) -> object:
     from imgdigest.registry.options import RegistryOptions
-    from imgdigest.resolve import ResolveOptions
+    from imgdigest.resolver import ResolveOptions
 
     reg = RegistryOptions(
         ca_file=ca.ca_file, docker_config=work / "home" / ".docker", insecure=(insecure,)
@@ -133,7 +133,7 @@ def network_seconds(root: Path, options: object) -> float:
     """Time of the network phase alone: every unique target of the tree, resolved once."""
     from imgdigest.documents import find_images
     from imgdigest.pin import DigestSource, PinOptions, _collect
-    from imgdigest.resolve import Resolver
+    from imgdigest.resolver import Resolver
 
     targets = [t for scan in find_images([str(root)]) for t in _collect(scan, PinOptions())[1]]
     with Resolver(options) as r:  # type: ignore[arg-type]

@@ -37,7 +37,7 @@ import asyncio, sys, time
 import aiohttp, yarl  # noqa: F401
 from imgdigest.errors import NetworkError
 from imgdigest.registry.options import RegistryOptions
-from imgdigest.resolve import AsyncResolver, ResolveOptions
+from imgdigest.resolver import AsyncResolver, ResolveOptions
 host, insecure, cache_dir = sys.argv[1], sys.argv[2] == "1", sys.argv[3]
 async def main() -> None:
     reg = RegistryOptions(insecure=(host,) if insecure else ())

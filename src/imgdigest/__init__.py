@@ -24,12 +24,12 @@ TYPE_CHECKING = False
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "AsyncResolver": "imgdigest.resolve",
-    "Child": "imgdigest.resolve",
-    "Resolution": "imgdigest.resolve",
-    "ResolveOptions": "imgdigest.resolve",
-    "Resolver": "imgdigest.resolve",
-    "resolve": "imgdigest.resolve",
+    "AsyncResolver": "imgdigest.resolver",
+    "Child": "imgdigest.resolver",
+    "Resolution": "imgdigest.resolver",
+    "ResolveOptions": "imgdigest.resolver",
+    "Resolver": "imgdigest.resolver",
+    "resolve": "imgdigest.resolver",
     "RegistryOptions": "imgdigest.registry.options",
     "Digest": "imgdigest.digest",
     "ImgdigestError": "imgdigest.errors",
@@ -63,7 +63,7 @@ if TYPE_CHECKING:
     from imgdigest.reference import Reference
     from imgdigest.reference import normalize as parse_reference
     from imgdigest.registry.options import RegistryOptions
-    from imgdigest.resolve import (
+    from imgdigest.resolver import (
         AsyncResolver,
         Child,
         Resolution,

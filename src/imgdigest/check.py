@@ -377,7 +377,7 @@ def registry_verifier(resolve_options: Any = None) -> Verifier:
 
     def verify(sites: list[ImageSite]) -> Iterator[Violation]:
         from imgdigest.drift import drift_scans
-        from imgdigest.resolve import Resolver
+        from imgdigest.resolver import Resolver
 
         by_file: dict[str, FileScan] = {}
         for site in sites:

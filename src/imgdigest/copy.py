@@ -33,7 +33,7 @@ from imgdigest.media import Descriptor, Manifest
 from imgdigest.platform import Platform
 from imgdigest.reference import Reference
 from imgdigest.registry.upload import DEFAULT_CHUNK_SIZE, PUSH, Pusher, UploadSessions
-from imgdigest.resolve import AsyncResolver
+from imgdigest.resolver import AsyncResolver
 from imgdigest.sources import (
     ImageSource,
     LayoutSource,

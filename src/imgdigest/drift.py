@@ -41,7 +41,7 @@ from imgdigest.pin import (
     with_resolver,
 )
 from imgdigest.reference import Reference
-from imgdigest.resolve import AsyncResolver, ResolveOptions
+from imgdigest.resolver import AsyncResolver, ResolveOptions
 
 Problem = Literal["unpinned", "moved", "missing"]
 

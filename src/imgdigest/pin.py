@@ -60,7 +60,7 @@ from imgdigest.lock import Lock, LockEntry
 from imgdigest.media import is_index
 from imgdigest.platform import Platform
 from imgdigest.reference import Reference
-from imgdigest.resolve import AsyncResolver, ResolveOptions, pin_text
+from imgdigest.resolver import AsyncResolver, ResolveOptions, pin_text
 
 Mode = Literal["pin", "update"]
 T = TypeVar("T")

@@ -21,7 +21,7 @@ from imgdigest.media import INDEX_TYPES, Manifest
 from imgdigest.reference import Reference
 from imgdigest.registry.mirrors import Endpoint
 from imgdigest.registry.tags import list_tags, merge_manifests
-from imgdigest.resolve import AsyncResolver, Resolution
+from imgdigest.resolver import AsyncResolver, Resolution
 
 MAX_NESTING = 3
 

@@ -204,7 +204,7 @@ def test_a_slow_reader_does_not_make_the_download_time_out(registry_http, unique
     import time
 
     from imgdigest.registry.options import RegistryOptions
-    from imgdigest.resolve import ResolveOptions, Resolver
+    from imgdigest.resolver import ResolveOptions, Resolver
     from imgdigest.sources import open_source
     from imgdigest.sources.base import prefetch_iter
     from tests.harness import RegistryClient

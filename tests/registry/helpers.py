@@ -10,7 +10,7 @@ from pathlib import Path
 from imgdigest.registry.credentials import login
 from imgdigest.registry.options import RegistryOptions
 from imgdigest.registry.trace import Trace
-from imgdigest.resolve import ResolveOptions, Resolver
+from imgdigest.resolver import ResolveOptions, Resolver
 
 
 def options(

@@ -11,7 +11,7 @@ from imgdigest.media import DOCKER_SCHEMA1_SIGNED, OCI_INDEX, Manifest
 from imgdigest.registry.auth import TokenCache, parse_challenges
 from imgdigest.registry.trace import RequestRecord, Trace, parse_ratelimit
 from imgdigest.registry.transport import is_loopback
-from imgdigest.resolve import pin_text
+from imgdigest.resolver import pin_text
 
 
 @pytest.mark.parametrize(

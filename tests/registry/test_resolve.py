@@ -151,7 +151,7 @@ def test_tls_with_test_ca(registry_tls, unique_repo, tmp_home):
 
 def test_tls_without_trusting_the_ca_is_a_clear_network_error(registry_tls, unique_repo, tmp_home):
     push_image(registry_tls, unique_repo, "t")
-    from imgdigest.resolve import ResolveOptions, Resolver
+    from imgdigest.resolver import ResolveOptions, Resolver
 
     with Resolver(ResolveOptions(cache=False)) as r, pytest.raises(NetworkError) as err:
         r.resolve(_ref(registry_tls, unique_repo, "t"))

@@ -15,7 +15,7 @@ from imgdigest.errors import ImgdigestError, UsageError
 
 if TYPE_CHECKING:  # loaded on use: offline commands (check, ref) import this module too
     from imgdigest.registry.trace import RequestRecord, Trace
-    from imgdigest.resolve import ResolveOptions
+    from imgdigest.resolver import ResolveOptions
 
 
 class Parser(argparse.ArgumentParser):
@@ -198,7 +198,7 @@ def add_registry_args(p: argparse.ArgumentParser) -> None:
 
 def resolve_options(args: argparse.Namespace, trace: Trace | None) -> ResolveOptions:
     from imgdigest.registry.options import RegistryOptions
-    from imgdigest.resolve import ResolveOptions
+    from imgdigest.resolver import ResolveOptions
 
     callback = None
     if trace is not None:

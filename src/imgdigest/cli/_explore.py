@@ -17,7 +17,7 @@ from typing import TypeVar
 from imgdigest import platform as platforms
 from imgdigest.cli._common import add_registry_args, explained, platform_spec, resolve_options
 from imgdigest.explore import Selected
-from imgdigest.resolve import Resolver
+from imgdigest.resolver import Resolver
 from imgdigest.sources import ImageSource, open_source
 
 T = TypeVar("T")

@@ -18,7 +18,7 @@ from imgdigest.display import problem
 from imgdigest.errors import ImgdigestError
 from imgdigest.explore import select
 from imgdigest.media import kind_of
-from imgdigest.resolve import Resolution, Resolver
+from imgdigest.resolver import Resolution, Resolver
 from imgdigest.sources import is_local, open_local, parse_local
 
 

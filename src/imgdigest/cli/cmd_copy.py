@@ -18,7 +18,7 @@ from imgdigest.cli._common import (
 from imgdigest.copy import copy, open_destination
 from imgdigest.errors import UsageError
 from imgdigest.registry.upload import DEFAULT_CHUNK_SIZE
-from imgdigest.resolve import Resolver
+from imgdigest.resolver import Resolver
 from imgdigest.sources import open_source
 
 

@@ -21,7 +21,7 @@ from imgdigest.cli._common import (
 )
 from imgdigest.display import problem
 from imgdigest.errors import ImgdigestError, UsageError
-from imgdigest.resolve import Resolution, Resolver
+from imgdigest.resolver import Resolution, Resolver
 
 
 def register(sub: argparse._SubParsersAction) -> None:

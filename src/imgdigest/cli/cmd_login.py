@@ -11,7 +11,7 @@ from imgdigest.errors import UsageError
 from imgdigest.registry.credentials import Credential, CredentialStore, login, logout
 from imgdigest.registry.options import RegistryOptions
 from imgdigest.registry.transport import Transport
-from imgdigest.resolve import api_host
+from imgdigest.resolver import api_host
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -20,7 +20,7 @@ from imgdigest.errors import UsageError
 from imgdigest.explore import human_size
 from imgdigest.media import kind_of
 from imgdigest.registry.tags import PAGE_SIZE, list_tags, merge_manifests
-from imgdigest.resolve import Resolver
+from imgdigest.resolver import Resolver
 from imgdigest.sources import is_local, open_local, parse_local, sync_iter
 from imgdigest.tagsof import registry_endpoint
 

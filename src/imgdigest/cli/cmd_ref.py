@@ -9,7 +9,7 @@ import sys
 from imgdigest import reference as references
 from imgdigest.cli._common import PATH, read_refs
 from imgdigest.errors import ImgdigestError
-from imgdigest.resolve import api_host
+from imgdigest.resolver import api_host
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -9,7 +9,7 @@ import sys
 from imgdigest import reference as references
 from imgdigest.cli._common import add_registry_args, explained, resolve_options
 from imgdigest.errors import UsageError
-from imgdigest.resolve import Resolver
+from imgdigest.resolver import Resolver
 from imgdigest.tagsof import tags_of
 
 

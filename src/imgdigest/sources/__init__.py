@@ -17,7 +17,7 @@ from pathlib import Path
 
 from imgdigest import reference as references
 from imgdigest.errors import NotFoundError, UsageError
-from imgdigest.resolve import AsyncResolver
+from imgdigest.resolver import AsyncResolver
 from imgdigest.sources.archive import ArchiveSource
 from imgdigest.sources.base import ImageSource, sync_iter
 from imgdigest.sources.layout import DirFiles, LayoutSource, LayoutWriter

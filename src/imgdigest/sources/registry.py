@@ -15,7 +15,7 @@ from imgdigest.errors import AuthError, NetworkError, NotFoundError
 from imgdigest.media import Manifest
 from imgdigest.reference import Reference
 from imgdigest.registry.mirrors import Endpoint
-from imgdigest.resolve import AsyncResolver
+from imgdigest.resolver import AsyncResolver
 from imgdigest.sources.base import MAX_DOCUMENT_BYTES, ImageSource
 
 T = TypeVar("T")

@@ -29,7 +29,7 @@ from typing import Any
 
 from imgdigest.registry.credentials import CredentialStore
 from imgdigest.registry.transport import Transport
-from imgdigest.resolve import AsyncResolver, Resolution, ResolveOptions
+from imgdigest.resolver import AsyncResolver, Resolution, ResolveOptions
 from imgdigest.webhook import handlers, review
 from imgdigest.webhook.cache import TTLCache
 from imgdigest.webhook.config import WebhookConfig

@@ -19,7 +19,7 @@ from imgdigest import platform as platforms
 from imgdigest import reference as references
 from imgdigest.errors import ImgdigestError, RegistryTimeoutError
 from imgdigest.platform import Platform
-from imgdigest.resolve import AsyncResolver, Resolution
+from imgdigest.resolver import AsyncResolver, Resolution
 from imgdigest.webhook.cache import TTLCache
 from imgdigest.webhook.metrics import Metrics
 
