@@ -20,8 +20,8 @@ from imgdigest import reference as references
 from imgdigest.errors import ImgdigestError, RegistryTimeoutError
 from imgdigest.platform import Platform
 from imgdigest.resolver import AsyncResolver, Resolution
-from imgdigest.webhook.cache import TTLCache
 from imgdigest.webhook.metrics import Metrics
+from imgdigest.webhook.ttlcache import TTLCache
 
 Outcome = Resolution | ImgdigestError
 
