@@ -15,7 +15,6 @@ Indexes and manifests are immutable, so their bytes are cached by digest.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -35,7 +34,7 @@ from imgdigest.errors import (
     UnsupportedError,
     VerificationError,
 )
-from imgdigest.media import Descriptor, Manifest, is_index
+from imgdigest.media import Descriptor, Manifest, config_platform, is_index
 from imgdigest.platform import Platform
 from imgdigest.reference import Reference
 from imgdigest.registry.client import ManifestHead, RegistryClient
@@ -405,7 +404,7 @@ class AsyncResolver:
                 f"so it has no platform to match {platforms.format(wanted)}"
             )
         config = await self.config(ref, manifest.config)
-        have = _config_platform(config, f"{ref}@{head.digest}")
+        have = config_platform(config, f"{ref}@{head.digest}")
         if not platforms.only(wanted).match(have):
             raise PlatformNotFoundError(
                 f"{ref}: single-platform image is {platforms.format(have)}, "
@@ -465,16 +464,6 @@ def _best_child(manifest: Manifest, wanted: Platform, where: str) -> Descriptor:
             f"{where}: no manifest for platform {platforms.format(wanted)}; available: {listing}"
         )
     return candidates[idx]
-
-
-def _config_platform(config: bytes, where: str) -> Platform:
-    try:
-        obj = json.loads(config)
-    except (ValueError, RecursionError):
-        raise UnsupportedError(f"{where}: image config is not valid JSON") from None
-    if not isinstance(obj, dict) or not obj.get("architecture") or not obj.get("os"):
-        raise PlatformNotFoundError(f"{where}: image config names no os/architecture")
-    return platforms.normalize(Platform.from_oci(obj))
 
 
 class Resolver:
