@@ -36,7 +36,6 @@ from typing import Any, Literal
 from imgdigest.digest import ALGORITHMS, Digest
 from imgdigest.documents import FileScan, FinderOptions, ImageSite, Note, find_images
 from imgdigest.documents.model import DockerfileImage, DocumentSyntaxError
-from imgdigest.documents.values import format_value
 from imgdigest.errors import DocumentError, ImgdigestError
 from imgdigest.kubernetes import (
     CONTAINER_LISTS,
@@ -49,6 +48,7 @@ from imgdigest.kubernetes import (
 )
 from imgdigest.reference import ANCHORED_NAME_RE, ANCHORED_TAG_RE, NAME_TOTAL_LENGTH_MAX
 from imgdigest.reference import parse as parse_reference
+from imgdigest.rego import format_value
 
 #: The template's own test for "has a digest" (searched, not anchored).
 GATEKEEPER_DIGEST_PATTERN = "@[a-z0-9]+([+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+"

@@ -14,7 +14,6 @@ type it declares rather than refused; only what would have to be parsed as an im
 from __future__ import annotations
 
 import asyncio
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +32,8 @@ from imgdigest.media import (
     OCI_CONFIG,
     Descriptor,
     Manifest,
+    config_platform,
+    parse_config,
 )
 from imgdigest.platform import Platform
 from imgdigest.sources.base import ImageSource
@@ -107,10 +108,7 @@ async def _child_for(
 
 
 async def image_platform(source: ImageSource, manifest: Manifest, digest: str) -> Platform:
-    config = image_config(await config_bytes(source, manifest, digest), source.at(digest))
-    if not config.get("os") or not config.get("architecture"):
-        raise PlatformNotFoundError(f"{source.at(digest)}: image config names no os/architecture")
-    return platforms.normalize(Platform.from_oci(config))
+    return config_platform(await config_bytes(source, manifest, digest), source.at(digest))
 
 
 async def config_bytes(source: ImageSource, manifest: Manifest, digest: str) -> bytes:
@@ -124,14 +122,8 @@ async def config_bytes(source: ImageSource, manifest: Manifest, digest: str) -> 
     return await source.blob(manifest.config.digest)
 
 
-def image_config(data: bytes, where: str) -> dict[str, Any]:
-    try:
-        obj = json.loads(data)
-    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
-        raise UnsupportedError(f"{where}: config is not JSON") from None
-    if not isinstance(obj, dict):
-        raise UnsupportedError(f"{where}: config is not a JSON object")
-    return obj
+#: Kept for callers that read a config by this name; :func:`imgdigest.media.parse_config`.
+image_config = parse_config
 
 
 # -- layers ----------------------------------------------------------------------------
@@ -161,7 +153,7 @@ async def layers(source: ImageSource, sel: Selected) -> list[Layer]:
         )
     diff_ids: list[Any] = []
     if m.config is not None and m.config.media_type in IMAGE_CONFIG_TYPES | {""}:
-        cfg = image_config(await source.blob(m.config.digest), source.at(m.config.digest))
+        cfg = parse_config(await source.blob(m.config.digest), source.at(m.config.digest))
         rootfs = cfg.get("rootfs")
         if isinstance(rootfs, dict) and isinstance(rootfs.get("diff_ids"), list):
             diff_ids = rootfs["diff_ids"]

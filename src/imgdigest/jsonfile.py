@@ -4,6 +4,12 @@ Credentials files, lock files and registries.conf come from users, from other to
 sometimes from whoever can mount a Secret. Whatever they hold, reading one costs bounded
 memory (``--registries-conf /dev/zero`` must not eat the machine) and a bad one is a
 single ``ConfigError`` naming the file, never a traceback.
+
+"Parse JSON, it must be an object" is also the first step for registry content
+(manifests, image configs, tag lists), so :func:`json_object` is the one place that rule
+lives; it takes the error class because the same failure means a bad file the user can
+fix (``ConfigError``, exit 2, with the line) or content a registry served
+(``UnsupportedError``, exit 7, named by its digest).
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from imgdigest.errors import ConfigError
+from imgdigest.errors import ConfigError, ImgdigestError
 
 MiB = 1024 * 1024
 #: No configuration file the CLI reads is anywhere near this; a bigger one is a mistake.
@@ -45,19 +51,44 @@ def decode_text(data: bytes, where: str, what: str) -> str:
 
 
 def loads_object(text: str | bytes, where: str, what: str) -> dict[str, Any]:
-    """Parse JSON that must be an object; every failure names ``where`` (and the line)."""
+    """Parse a file's JSON that must be an object; every failure names ``where`` (and the line)."""
     if isinstance(text, bytes):
         text = decode_text(text, where, what)
+    return json_object(text, where, what, ConfigError, lines=True)
+
+
+def json_object(
+    data: str | bytes,
+    where: str,
+    what: str,
+    error: type[ImgdigestError],
+    *,
+    lines: bool = False,
+) -> dict[str, Any]:
+    """JSON that must be an object, or ``error`` naming ``where`` and ``what``.
+
+    ``lines`` adds the line and the parser's reason, for text a person edits; content
+    served by a registry is named by its digest alone (``manifest is not valid JSON``).
+    Bytes are decoded as JSON allows (UTF-8, -16 or -32); a decoding failure is invalid JSON.
+    """
     try:
-        obj = json.loads(text)
+        obj = json.loads(data)
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"{where}:{exc.lineno}: {what} is not valid JSON: {exc.msg}") from None
+        if lines:
+            raise error(f"{where}:{exc.lineno}: {what} is not valid JSON: {exc.msg}") from None
+        raise error(f"{where}: {what} is not valid JSON") from None
     except RecursionError:
-        raise ConfigError(f"{where}: {what} is nested too deeply") from None
-    except ValueError as exc:  # e.g. an integer literal longer than Python converts
-        raise ConfigError(f"{where}: {what} is not valid JSON: {exc}") from None
+        if lines:
+            raise error(f"{where}: {what} is nested too deeply") from None
+        raise error(f"{where}: {what} is not valid JSON") from None
+    except ValueError as exc:  # not UTF-8, or an integer literal longer than Python converts
+        if lines:
+            raise error(f"{where}: {what} is not valid JSON: {exc}") from None
+        raise error(f"{where}: {what} is not valid JSON") from None
     if not isinstance(obj, dict):
-        raise ConfigError(f"{where}: {what} must be a JSON object, got {type_name(obj)}")
+        if lines:
+            raise error(f"{where}: {what} must be a JSON object, got {type_name(obj)}")
+        raise error(f"{where}: {what} is not a JSON object")
     return obj
 
 

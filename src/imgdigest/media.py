@@ -5,15 +5,21 @@ what a digest means. An *index* (OCI image index or Docker manifest list) names 
 manifest per platform, a *manifest* names a config and layers. Both are parsed here
 from the exact bytes served, never re-serialized, because the digest is the hash of
 those bytes.
+
+An image config is read here too, for the one thing every command wants from it
+without looking further: the platform of a single-platform image. Registry content
+that does not parse is ``UnsupportedError`` (exit 7) wherever it is read, so
+``resolve``, ``pin`` and the exploring commands fail the same way on the same blob.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from imgdigest.errors import UnsupportedError
+from imgdigest import platform as platforms
+from imgdigest.errors import PlatformNotFoundError, UnsupportedError
+from imgdigest.jsonfile import json_object
 from imgdigest.platform import Platform
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -132,12 +138,7 @@ class Manifest:
     @classmethod
     def parse(cls, raw: bytes, content_type: str, where: str) -> Manifest:
         """Parse served bytes; the ``mediaType`` field wins over a vague Content-Type."""
-        try:
-            obj = json.loads(raw)
-        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
-            raise UnsupportedError(f"{where}: manifest is not valid JSON") from None
-        if not isinstance(obj, dict):
-            raise UnsupportedError(f"{where}: manifest is not a JSON object")
+        obj = content_object(raw, where, "manifest")
         media_type = obj.get("mediaType") or _strip_params(content_type)
         if not media_type:
             media_type = OCI_INDEX if "manifests" in obj else OCI_MANIFEST
@@ -173,6 +174,24 @@ class Manifest:
             layers=layers,
             artifact_type=obj.get("artifactType"),
         )
+
+
+def content_object(data: bytes, where: str, what: str) -> dict[str, Any]:
+    """Registry content that must be a JSON object (``UnsupportedError`` otherwise)."""
+    return json_object(data, where, what, UnsupportedError)
+
+
+def parse_config(data: bytes, where: str) -> dict[str, Any]:
+    """An image config blob as a JSON object."""
+    return content_object(data, where, "image config")
+
+
+def config_platform(data: bytes, where: str) -> Platform:
+    """The platform an image config says its image is for, normalized."""
+    config = parse_config(data, where)
+    if not config.get("os") or not config.get("architecture"):
+        raise PlatformNotFoundError(f"{where}: image config names no os/architecture")
+    return platforms.normalize(Platform.from_oci(config))
 
 
 def _strip_params(content_type: str) -> str:

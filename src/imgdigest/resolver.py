@@ -7,15 +7,15 @@ without one, the digest is the one the tag names — the index, for a multi-arch
 — which is the digest a Kubernetes manifest should pin.
 
 Batches are where the cost is: every repository of a registry shares one token
-request, identical references are resolved once (concurrent callers share the
-flight), and requests run concurrently within the transport's per-registry bound.
-Indexes and manifests are immutable, so their bytes are cached by digest.
+request, identical references are resolved once (concurrent callers share one
+flight, see ``imgdigest.flights``), and requests run concurrently within the
+transport's per-registry bound. Indexes and manifests are immutable, so their bytes
+are cached by digest.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -35,7 +35,8 @@ from imgdigest.errors import (
     UnsupportedError,
     VerificationError,
 )
-from imgdigest.media import Descriptor, Manifest, is_index
+from imgdigest.flights import Singleflight
+from imgdigest.media import Descriptor, Manifest, config_platform, is_index
 from imgdigest.platform import Platform
 from imgdigest.reference import Reference
 from imgdigest.registry.client import ManifestHead, RegistryClient
@@ -170,7 +171,7 @@ class AsyncResolver:
         self.transport = transport or Transport(self.options.registry, schemes=schemes)
         self.client = RegistryClient(self.transport)
         self.mirrors = Mirrors.load(self.options.registry.registries_conf)
-        self._flights: dict[tuple[Any, ...], asyncio.Future[Any]] = {}
+        self._flights: Singleflight[tuple[Any, ...], Resolution] = Singleflight()
 
     async def aclose(self) -> None:
         await self.transport.aclose()
@@ -194,7 +195,7 @@ class AsyncResolver:
         parsed = ref if isinstance(ref, Reference) else references.normalize(given)
         wanted = platforms.parse(platform) if isinstance(platform, str) else platform
         key = ("resolve", str(parsed), platforms.format_all(wanted) if wanted else None, children)
-        res = await self._singleflight(key, lambda: self._resolve(parsed, wanted, children))
+        res = await self._flights.join(key, lambda: self._resolve(parsed, wanted, children))
         return replace(res, given=given) if res.given != given else res
 
     async def resolve_many(
@@ -277,24 +278,6 @@ class AsyncResolver:
         return out
 
     # -- internals -----------------------------------------------------------------
-
-    async def _singleflight(self, key: tuple[Any, ...], fn: Callable[[], Awaitable[T]]) -> T:
-        fut = self._flights.get(key)
-        if fut is not None:
-            return await asyncio.shield(fut)
-        fut = asyncio.get_running_loop().create_future()
-        self._flights[key] = fut
-        try:
-            result = await fn()
-        except BaseException as exc:
-            fut.set_exception(exc)
-            fut.exception()  # mark retrieved: a lone caller re-raises below
-            raise
-        else:
-            fut.set_result(result)
-            return result
-        finally:
-            self._flights.pop(key, None)
 
     async def _prepare(self, refs: Sequence[Reference]) -> None:
         """One token request per registry for every repository the batch touches."""
@@ -405,7 +388,7 @@ class AsyncResolver:
                 f"so it has no platform to match {platforms.format(wanted)}"
             )
         config = await self.config(ref, manifest.config)
-        have = _config_platform(config, f"{ref}@{head.digest}")
+        have = config_platform(config, f"{ref}@{head.digest}")
         if not platforms.only(wanted).match(have):
             raise PlatformNotFoundError(
                 f"{ref}: single-platform image is {platforms.format(have)}, "
@@ -465,16 +448,6 @@ def _best_child(manifest: Manifest, wanted: Platform, where: str) -> Descriptor:
             f"{where}: no manifest for platform {platforms.format(wanted)}; available: {listing}"
         )
     return candidates[idx]
-
-
-def _config_platform(config: bytes, where: str) -> Platform:
-    try:
-        obj = json.loads(config)
-    except (ValueError, RecursionError):
-        raise UnsupportedError(f"{where}: image config is not valid JSON") from None
-    if not isinstance(obj, dict) or not obj.get("architecture") or not obj.get("os"):
-        raise PlatformNotFoundError(f"{where}: image config names no os/architecture")
-    return platforms.normalize(Platform.from_oci(obj))
 
 
 class Resolver:

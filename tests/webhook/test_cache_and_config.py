@@ -6,8 +6,8 @@ import pytest
 
 from imgdigest import platform as platforms
 from imgdigest.errors import ConfigError
-from imgdigest.webhook.cache import TTLCache
 from imgdigest.webhook.config import WebhookConfig, load
+from imgdigest.webhook.ttlcache import TTLCache
 
 
 class Clock:

@@ -37,7 +37,7 @@ from yaml.nodes import MappingNode
 from imgdigest.documents.actions import actions_sites
 from imgdigest.documents.compose import compose_sites
 from imgdigest.documents.dockerfile import dockerfile_sites
-from imgdigest.documents.kube import kubernetes_sites
+from imgdigest.documents.kubernetes_sites import kubernetes_sites
 from imgdigest.documents.kustomize import kustomize_sites
 from imgdigest.documents.model import DocumentSyntaxError, FileScan, ImageSite, Note
 from imgdigest.documents.yamltext import (

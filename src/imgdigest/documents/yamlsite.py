@@ -7,9 +7,9 @@ from typing import Any
 from yaml.nodes import Node, ScalarNode
 
 from imgdigest.documents.model import ImageSite, Note, Role, Source
-from imgdigest.documents.values import format_value
 from imgdigest.documents.yamltext import Document, construct, scalar_span, value_type
 from imgdigest.kubernetes import Path
+from imgdigest.rego import format_value
 
 
 def templated(value: str) -> bool:

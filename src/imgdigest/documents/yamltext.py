@@ -395,7 +395,7 @@ def display_text(node: Node | None) -> str | None:
         return None
     if isinstance(node, ScalarNode) and tag_of(node) == STR:
         return node.value
-    from imgdigest.documents.values import format_value
+    from imgdigest.rego import format_value
 
     return format_value(construct(node))
 

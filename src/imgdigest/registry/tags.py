@@ -12,7 +12,6 @@ to its tags, media type and timestamps; it is passed on as it is, because it ans
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from imgdigest.errors import UnsupportedError
+from imgdigest.media import content_object
 from imgdigest.registry.mirrors import Endpoint
 from imgdigest.registry.transport import Transport, _TooLarge, registry_message, status_error
 
@@ -95,12 +95,7 @@ async def list_tags(
 
 
 def _parse_page(body: bytes, where: str) -> TagPage:
-    try:
-        obj = json.loads(body)
-    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
-        raise UnsupportedError(f"{where}: the answer is not JSON") from None
-    if not isinstance(obj, dict):
-        raise UnsupportedError(f"{where}: the answer is not a JSON object")
+    obj = content_object(body, where, "the answer")
     tags = obj.get("tags") or []  # distribution sends null for a repository without tags
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise UnsupportedError(f'{where}: "tags" is not a list of strings')

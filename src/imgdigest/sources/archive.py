@@ -26,11 +26,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from imgdigest.digest import Digest
-from imgdigest.errors import DocumentError, NotFoundError, UsageError, VerificationError
+from imgdigest.errors import DocumentError, NotFoundError
 from imgdigest.media import OCI_CONFIG, OCI_MANIFEST, Descriptor
-from imgdigest.sources.base import MAX_DOCUMENT_BYTES, verify_bytes
+from imgdigest.sources.base import CHUNK, MAX_DOCUMENT_BYTES, read_verified, verified_chunks
 from imgdigest.sources.layout import (
-    CHUNK,
     Entry,
     LayoutSource,
     _listing,
@@ -131,10 +130,7 @@ class ArchiveSource(LayoutSource):
             return self._manifests[digest]
         path = self._member(digest)
         with self.tar_files.open(path) as f:
-            data = f.read(max_bytes + 1)
-        if len(data) > max_bytes:
-            raise UsageError(f"{self.at(digest)}: blob larger than {max_bytes} bytes")
-        return verify_bytes(data, digest, self.at(digest))
+            return read_verified(f, digest, self.at(digest), max_bytes)
 
     async def stream(self, digest: str) -> AsyncIterator[bytes]:
         if not self.legacy:
@@ -145,15 +141,9 @@ class ArchiveSource(LayoutSource):
         if digest in self._manifests:
             yield self._manifests[digest]
             return
-        verifier = Digest.parse(digest).verifier()
         with self.tar_files.open(self._member(digest)) as f:
-            while chunk := f.read(CHUNK):
-                verifier.update(chunk)
+            for chunk in verified_chunks(f, digest, self.at(digest)):
                 yield chunk
-        if not verifier.verified():
-            raise VerificationError(
-                f"{self.at(digest)}: content does not match its digest; got {verifier.actual}"
-            )
 
     def _member(self, digest: str) -> str:
         path = self._blobs.get(digest)

@@ -5,6 +5,10 @@ content-addressed graph, so the exploring commands and ``copy`` are written once
 against :class:`ImageSource`. Everything a source returns is verified against the
 digest it was asked for; streams verify as they go and fail at the end on a mismatch,
 which is what lets a caller remove a partial file.
+
+Local sources (a layout directory, an archive) read their blobs from open files the
+same way, so the bounded read and the hash-as-you-read stream live here once:
+:func:`read_verified` and :func:`verified_chunks`.
 """
 
 from __future__ import annotations
@@ -14,16 +18,18 @@ import queue
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import TypeVar
+from typing import IO, TypeVar
 
 from imgdigest.digest import Digest
-from imgdigest.errors import VerificationError
+from imgdigest.errors import UsageError, VerificationError
 from imgdigest.media import Manifest
 
 T = TypeVar("T")
 
 # Image configs and manifests are small; anything bigger fetched "whole" is refused.
 MAX_DOCUMENT_BYTES = 8 * 1024 * 1024
+#: How much of a local blob is read, hashed and passed on at a time.
+CHUNK = 1024 * 1024
 
 
 class ImageSource(ABC):
@@ -65,6 +71,24 @@ def verify_bytes(data: bytes, digest: str, what: str) -> bytes:
     if got != want:
         raise VerificationError(f"{what}: content does not match its digest; got {got}")
     return data
+
+
+def read_verified(f: IO[bytes], digest: str, what: str, max_bytes: int) -> bytes:
+    """At most ``max_bytes`` of an open blob, verified against ``digest``; more is refused."""
+    data = f.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise UsageError(f"{what}: blob larger than {max_bytes} bytes")
+    return verify_bytes(data, digest, what)
+
+
+def verified_chunks(f: IO[bytes], digest: str, what: str) -> Iterator[bytes]:
+    """An open blob in chunks, hashed as read; ``VerificationError`` at the end on a mismatch."""
+    verifier = Digest.parse(digest).verifier()
+    while chunk := f.read(CHUNK):
+        verifier.update(chunk)
+        yield chunk
+    if not verifier.verified():
+        raise VerificationError(f"{what}: content does not match its digest; got {verifier.actual}")
 
 
 async def verified_stream(

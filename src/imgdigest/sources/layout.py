@@ -35,13 +35,19 @@ from imgdigest.errors import (
 )
 from imgdigest.files import replace_file
 from imgdigest.media import OCI_INDEX, Descriptor, Manifest
-from imgdigest.sources.base import MAX_DOCUMENT_BYTES, ImageSource, verify_bytes
+from imgdigest.sources.base import (
+    CHUNK,
+    MAX_DOCUMENT_BYTES,
+    ImageSource,
+    read_verified,
+    verified_chunks,
+    verify_bytes,
+)
 
 REF_NAME = "org.opencontainers.image.ref.name"
 # containerd and Docker record the full image name next to the short tag.
 IMAGE_NAME = "io.containerd.image.name"
 LAYOUT_VERSION = b'{"imageLayoutVersion":"1.0.0"}'
-CHUNK = 1024 * 1024
 
 
 class Files(Protocol):
@@ -223,24 +229,15 @@ class LayoutSource(ImageSource):
         if not self.files.exists(path):
             raise NotFoundError(f"{self.files.label}: blob {digest} is missing ({path})")
         with self.files.open(path) as f:
-            data = f.read(max_bytes + 1)
-        if len(data) > max_bytes:
-            raise UsageError(f"{self.at(digest)}: blob larger than {max_bytes} bytes")
-        return verify_bytes(data, digest, self.at(digest))
+            return read_verified(f, digest, self.at(digest), max_bytes)
 
     async def stream(self, digest: str) -> AsyncIterator[bytes]:
         path = blob_path(digest)
         if not self.files.exists(path):
             raise NotFoundError(f"{self.files.label}: blob {digest} is missing ({path})")
-        verifier = Digest.parse(digest).verifier()
         with self.files.open(path) as f:
-            while chunk := f.read(CHUNK):
-                verifier.update(chunk)
+            for chunk in verified_chunks(f, digest, self.at(digest)):
                 yield chunk
-        if not verifier.verified():
-            raise VerificationError(
-                f"{self.at(digest)}: content does not match its digest; got {verifier.actual}"
-            )
 
 
 def _listing(entries: list[Entry]) -> str:

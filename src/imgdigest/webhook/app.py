@@ -31,10 +31,10 @@ from imgdigest.registry.credentials import CredentialStore
 from imgdigest.registry.transport import Transport
 from imgdigest.resolver import AsyncResolver, Resolution, ResolveOptions
 from imgdigest.webhook import handlers, review
-from imgdigest.webhook.cache import TTLCache
 from imgdigest.webhook.config import WebhookConfig
 from imgdigest.webhook.lookup import Lookup
 from imgdigest.webhook.metrics import CONTENT_TYPE, Metrics
+from imgdigest.webhook.ttlcache import TTLCache
 
 log = logging.getLogger("imgdigest.webhook")
 #: Its level says whether each answered review is written as one JSON line on stderr.

@@ -6,6 +6,11 @@ its lookups only until its deadline and then answers with what it has, while the
 goes on and fills the cache for the next request (the API server retries). Requests
 that need the same image while a lookup is running wait on that same task, so a burst
 of Pods from one rollout costs the registry one request.
+
+The sharing is ``imgdigest.flights.Singleflight``, the resolver's own mechanism, used
+through ``start``: the request gets the flight's task to wait on with its budget, and
+the flight lands by itself (cache filled, errors counted once per lookup, not once
+per waiting request).
 """
 
 from __future__ import annotations
@@ -18,10 +23,11 @@ from dataclasses import dataclass
 from imgdigest import platform as platforms
 from imgdigest import reference as references
 from imgdigest.errors import ImgdigestError, RegistryTimeoutError
+from imgdigest.flights import Singleflight
 from imgdigest.platform import Platform
 from imgdigest.resolver import AsyncResolver, Resolution
-from imgdigest.webhook.cache import TTLCache
 from imgdigest.webhook.metrics import Metrics
+from imgdigest.webhook.ttlcache import TTLCache
 
 Outcome = Resolution | ImgdigestError
 
@@ -54,7 +60,7 @@ class Lookup:
         self.metrics = metrics
         self.platform = platform
         self._platform_text = platforms.format_all(platform) if platform else None
-        self._flights: dict[_Key, asyncio.Task[Resolution]] = {}
+        self._flights: Singleflight[_Key, Resolution] = Singleflight()
 
     async def resolve_all(self, images: Iterable[str], timeout: float) -> dict[str, Outcome]:
         """Each image's resolution or error; those not answered within ``timeout`` time out."""
@@ -83,15 +89,13 @@ class Lookup:
         return out
 
     def _flight(self, key: _Key, ref: references.Reference) -> asyncio.Task[Resolution]:
-        task = self._flights.get(key)
-        if task is None:
-            task = asyncio.get_running_loop().create_task(self.resolver.resolve(ref, self.platform))
-            self._flights[key] = task
-            task.add_done_callback(lambda t: self._landed(key, ref, t))
-        return task
+        return self._flights.start(
+            key,
+            lambda: self.resolver.resolve(ref, self.platform),
+            lambda task: self._landed(key, ref, task),
+        )
 
     def _landed(self, key: _Key, ref: references.Reference, task: asyncio.Task[Resolution]) -> None:
-        self._flights.pop(key, None)
         if task.cancelled():
             return
         exc = task.exception()  # also marks it retrieved
@@ -117,6 +121,5 @@ class Lookup:
         return ImgdigestError(f"{image}: {type(exc).__name__} while resolving")
 
     async def aclose(self) -> None:
-        for task in list(self._flights.values()):
-            task.cancel()
+        self._flights.cancel_all()
         await self.resolver.aclose()

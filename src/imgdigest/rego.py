@@ -4,6 +4,9 @@ Kubernetes rejects a container whose ``image`` is not a string, but a policy eng
 reading the raw object still judges it: the Gatekeeper template formats it with
 ``sprintf("%v")``. The finder reports such values with this text so ``check`` prints
 the same words the engine does (``<1>``, ``<null>``, ``<["a"]>``).
+
+It sits in the foundation rather than in ``documents`` because ``check`` formats values
+from JSON objects with it too, and both must print one way.
 """
 
 from __future__ import annotations

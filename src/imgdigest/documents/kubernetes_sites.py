@@ -1,4 +1,8 @@
-"""Images in Kubernetes documents: the object model of ``imgdigest.kubernetes`` over YAML nodes."""
+"""Images in Kubernetes documents: the object model of ``imgdigest.kubernetes`` over YAML nodes.
+
+``imgdigest.kubernetes`` knows where images live in any tree; this reader only walks it
+over one parsed YAML document and turns each slot into an ``ImageSite`` with its span.
+"""
 
 from __future__ import annotations
 
