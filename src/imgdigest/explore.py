@@ -122,10 +122,6 @@ async def config_bytes(source: ImageSource, manifest: Manifest, digest: str) -> 
     return await source.blob(manifest.config.digest)
 
 
-#: Kept for callers that read a config by this name; :func:`imgdigest.media.parse_config`.
-image_config = parse_config
-
-
 # -- layers ----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Layer:

@@ -53,11 +53,10 @@ from imgdigest.edits import Edit, Replacement, apply_edits, unified_diff, write_
 from imgdigest.errors import (
     ImgdigestError,
     NotFoundError,
-    UnsupportedError,
     UsageError,
 )
 from imgdigest.lock import Lock, LockEntry
-from imgdigest.media import is_index
+from imgdigest.media import config_platform, is_index
 from imgdigest.platform import Platform
 from imgdigest.reference import Reference
 from imgdigest.resolver import AsyncResolver, ResolveOptions, pin_text
@@ -380,17 +379,6 @@ def _expected_image(site: ImageSite, target: Target, digest: str, keep_tag: bool
 Answer = str | ImgdigestError
 
 
-def _platform_of_config(config: bytes, where: str) -> Platform:
-    try:
-        obj = json.loads(config)
-    except (ValueError, RecursionError):
-        # Malformed registry content, as a malformed manifest is: exit 7, as resolve says.
-        raise UnsupportedError(f"{where}: image config is not valid JSON") from None
-    if not isinstance(obj, dict) or not obj.get("os") or not obj.get("architecture"):
-        raise NotFoundError(f"{where}: image config names no platform")
-    return platforms.normalize(Platform.from_oci(obj))
-
-
 class DigestSource:
     """Answers the unique targets of a run: lock first, then the registry (drift shares it)."""
 
@@ -510,7 +498,7 @@ class DigestSource:
                 return str(head.digest)
             where = f"{tagged.name}@{target.current}"
             config = await r.config(tagged, old.config)
-            platform = _platform_of_config(config, where)
+            platform = config_platform(config, where)
             return (await r.resolve(tagged, platform)).digest
         except ImgdigestError as exc:
             return exc

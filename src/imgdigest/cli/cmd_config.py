@@ -7,7 +7,8 @@ import json
 import sys
 
 from imgdigest.cli._explore import REF_HELP, add_common, note_selection, session
-from imgdigest.explore import config_bytes, image_config, select
+from imgdigest.explore import config_bytes, select
+from imgdigest.media import parse_config
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
         data = s.run(config_bytes(s.source, sel.manifest, sel.digest))
     note_selection(args, args.ref, sel)
     if args.pretty:
-        obj = image_config(data, args.ref)
+        obj = parse_config(data, args.ref)
         sys.stdout.write(json.dumps(obj, indent=2) + "\n")
     else:
         sys.stdout.buffer.write(data)
