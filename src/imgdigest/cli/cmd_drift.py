@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 
 from imgdigest.cli._common import (
     add_registry_args,
     add_verify_arg,
-    explained,
-    resolve_options,
-    warn,
 )
-from imgdigest.cli.cmd_pin import add_file_args, check_paths, finder_options
-from imgdigest.display import count, problem, safe
-from imgdigest.drift import drift_paths
+from imgdigest.cli._files import add_file_args, check_paths, run_drift
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -41,35 +34,3 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     check_paths(args.paths)
     return run_drift(args)
-
-
-def run_drift(args: argparse.Namespace) -> int:
-    """Shared with ``pin --check``."""
-    offline = bool(getattr(args, "offline", False))
-    with explained(args) as trace:
-        report = drift_paths(
-            args.paths,
-            None if offline else resolve_options(args, trace),
-            finder=finder_options(args),
-            offline=offline,
-        )
-    if args.format == "json":
-        print(json.dumps(report.to_json(), indent=2))
-    else:
-        for finding in report.findings:
-            print(safe(str(finding)))
-    for error in report.errors:
-        print(problem("error", str(error)), file=sys.stderr)
-    for failure in report.failures:
-        print(safe(str(failure)), file=sys.stderr)
-    if not args.quiet:
-        for note in report.notes:
-            print(problem("note", str(note)), file=sys.stderr)
-        if args.format == "text":
-            s = report.to_json()["summary"]
-            warn(
-                f"{count(s['images'], 'image')} in {count(s['files'], 'file')}: "
-                f"{s['unpinned']} unpinned, "
-                f"{s['moved']} moved, {s['missing']} missing, {s['failures']} failed"
-            )
-    return report.exit_code

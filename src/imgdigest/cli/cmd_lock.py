@@ -14,7 +14,7 @@ from imgdigest.cli._common import (
     resolve_options,
     warn,
 )
-from imgdigest.cli.cmd_pin import add_file_args, check_paths, finder_options
+from imgdigest.cli._files import add_file_args, check_paths, finder_options
 from imgdigest.display import count, problem, safe
 from imgdigest.edits import write_atomic
 from imgdigest.pin import lock_paths

@@ -1,8 +1,8 @@
 """``imgdigest pin``: rewrite image references in files from tags to digests.
 
 Without ``--write`` it shows a unified diff and changes nothing; ``-`` filters stdin to
-stdout. The file-selection flags (``--exclude``, ``--config``) are defined here and
-shared with ``drift`` and ``lock`` so the three commands see the same files.
+stdout. The file-selection flags it shares with ``drift`` and ``lock`` live in
+:mod:`imgdigest.cli._files`, so the three commands see the same files.
 """
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ from imgdigest.cli._common import (
     add_registry_args,
     add_verify_arg,
     explained,
-    nonblank,
     platform_spec,
     resolve_options,
     warn,
 )
+from imgdigest.cli._files import add_file_args, check_paths, finder_options, run_drift
 from imgdigest.display import count, problem, safe
-from imgdigest.documents import STDIN, FinderOptions, load_config
+from imgdigest.documents import STDIN
 from imgdigest.errors import UsageError
 from imgdigest.lock import read_lock
 from imgdigest.pin import PinOptions, PinPlan, Progress, plan_paths
@@ -83,36 +83,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def add_file_args(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("file selection")
-    g.add_argument(
-        "--exclude",
-        action="append",
-        type=nonblank("a glob"),
-        default=[],
-        metavar="GLOB",
-        help="skip matching paths when walking directories (repeatable)",
-    )
-    g.add_argument(
-        "--config",
-        type=PATH,
-        metavar="FILE",
-        help="project configuration: excludes and image paths of custom resources",
-    )
-
-
-def finder_options(args: argparse.Namespace) -> FinderOptions:
-    base = FinderOptions(exclude=tuple(args.exclude))
-    if args.config:
-        return load_config(args.config).finder_options(base)
-    return base
-
-
-def check_paths(paths: list[str]) -> None:
-    if STDIN in paths and len(paths) > 1:
-        raise UsageError("- (stdin) cannot be combined with other paths")
-
-
 @contextmanager
 def terminated_as_interrupt() -> Iterator[None]:
     """SIGTERM unwinds like Ctrl-C, so staged temporary files are removed.
@@ -166,8 +136,6 @@ def report_problems(plan: PinPlan, quiet: bool) -> None:
 def run(args: argparse.Namespace) -> int:
     check_paths(args.paths)
     if args.check:
-        from imgdigest.cli.cmd_drift import run_drift
-
         return run_drift(args)
     if args.offline and not args.lock:
         raise UsageError("--offline needs --lock FILE: there is nowhere else to find digests")
