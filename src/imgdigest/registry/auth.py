@@ -1,4 +1,4 @@
-"""The ``WWW-Authenticate`` challenge flow and the token cache.
+"""Registry authentication: one ``Authenticator`` per ``WWW-Authenticate`` scheme.
 
 A registry says how it wants to be addressed when it answers ``/v2/`` with 401:
 ``Basic`` (send credentials on every request) or ``Bearer realm=...,service=...``
@@ -8,18 +8,33 @@ one token request, so a batch of references costs one token request per registry
 not one per repository; the token is then sent up front instead of waiting for a
 401 on each repository. Tokens are cached per registry and scope until shortly
 before they expire.
+
+The transport knows no scheme. Its ping finds the challenge, and the class registered
+for that scheme (``register``, ``AUTHENTICATORS``) answers three things: the
+``Authorization`` header of a request, the work worth doing before a batch
+(``prepare``), and how to prove credentials (``check_login``). A new scheme is one
+subclass and one registration. What must hold for every scheme stays in the transport:
+no ``Authorization`` header over plain HTTP to a remote host not declared insecure, and
+none after a redirect to another host. An authenticator reaches the network only
+through ``AuthSession``, which the transport implements, so token requests get the same
+trust, retries, redirects and trace as any other request.
 """
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import json
 import math
 import re
 import time
+from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from typing import ClassVar, Protocol, TypeVar
+from urllib.parse import urlencode, urlsplit
 
-from imgdigest.errors import AuthError
+from imgdigest.errors import AuthError, UnauthorizedError
+from imgdigest.registry.credentials import Credential, CredentialStore
 
 _PARAM = re.compile(r'\s*([A-Za-z0-9_\-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))\s*,?')
 
@@ -33,6 +48,10 @@ MAX_TOKEN_RESPONSE_BYTES = 1024 * 1024
 _MAX_TOKEN_SECONDS = 366 * 24 * 3600
 # What an Authorization header may carry (RFC 6750 b64token, and JWTs are within it).
 _TOKEN_CHARS = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+# Scopes per token request: keeps the URL well under common 8 KiB limits.
+_SCOPES_PER_TOKEN_REQUEST = 64
+# How long a registry token from a credentials file is taken to last.
+_REGISTRY_TOKEN_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -162,3 +181,260 @@ class TokenCache:
 
     def drop(self, scope: str) -> None:
         self._by_scope.pop(scope, None)
+
+
+def hostname(host: str) -> str:
+    """``host[:port]`` without the port (and without IPv6 brackets)."""
+    if host.startswith("["):
+        return host[1 : host.find("]")]
+    if host.count(":") == 1:
+        return host.split(":", 1)[0]
+    return host
+
+
+def basic_header(cred: Credential) -> str:
+    raw = f"{cred.username}:{cred.password}".encode()
+    return "Basic " + base64.b64encode(raw).decode()
+
+
+# -- the seam between the transport and the schemes -------------------------------------
+
+
+class AuthSession(Protocol):
+    """What an authenticator may ask of the transport that runs it."""
+
+    credentials: CredentialStore
+
+    def is_insecure(self, host: str) -> bool:
+        """``host`` was declared insecure (plain HTTP, or TLS left unverified)."""
+        ...
+
+    def plain_http_allowed(self, host: str) -> bool:
+        """Credentials may go to ``host`` over plain HTTP."""
+        ...
+
+    async def check_v2(self, host: str) -> None:
+        """Ask ``host``'s ``/v2/`` with this registry's authorization; a refusal raises."""
+        ...
+
+    async def fetch(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        *,
+        host: str,
+        purpose: str,
+        what: str,
+        max_bytes: int,
+        accept: Container[int],
+        content: bytes | None = None,
+    ) -> tuple[int, bytes | None]:
+        """One request outside the registry API, read whole: see ``Transport.fetch``."""
+        ...
+
+
+class Authenticator:
+    """Answers one registry's challenge; this base class answers a scheme nobody registered.
+
+    Such a registry gets no credentials (it will refuse, and say so), and a login is
+    checked by asking ``/v2/``. Subclasses set ``scheme`` and override what differs.
+    One instance serves one registry for the life of the transport, so it may cache.
+    """
+
+    #: The ``WWW-Authenticate`` scheme answered, lower case.
+    scheme: ClassVar[str] = ""
+
+    def __init__(
+        self, session: AuthSession, host: str, challenge: Challenge, *, plain_http: bool
+    ) -> None:
+        self.session = session
+        self.host = host
+        self.challenge = challenge  # the transport updates it when the registry re-challenges
+        self.plain_http = plain_http  # the registry is spoken to over plain HTTP
+
+    async def authorization(self, repository: str, actions: str) -> str | None:
+        """The ``Authorization`` header for a request on ``repository`` ("": none), if any."""
+        return None
+
+    async def prepare(self, repositories: Iterable[str], actions: str) -> None:
+        """Work worth doing once before a batch touches ``repositories``."""
+
+    async def check_login(self) -> None:
+        """Prove the credentials work, as ``docker login`` does: by asking ``/v2/``."""
+        await self.session.check_v2(self.host)
+
+    def forget(self, scope: str) -> None:
+        """The registry refused what was sent for ``scope``: do not send it again."""
+
+    def credential(self, repository: str) -> Credential:
+        """The credential for ``repository``, refused when it would cross a network in clear."""
+        host = self.host
+        cred = self.session.credentials.get(host, repository)
+        if cred and self.plain_http and not self.session.plain_http_allowed(host):
+            raise AuthError(
+                f"refusing to send credentials for {host} over plain HTTP; "
+                f"declare the registry insecure (--insecure {host}) if that is intended",
+                host=host,
+            )
+        return cred
+
+
+#: Authenticator classes by scheme; registration order is preference order.
+AUTHENTICATORS: dict[str, type[Authenticator]] = {}
+
+_A = TypeVar("_A", bound=type[Authenticator])
+
+
+def register(cls: _A) -> _A:
+    """Class decorator: answer challenges of ``cls.scheme`` with ``cls``."""
+    AUTHENTICATORS[cls.scheme] = cls
+    return cls
+
+
+def authenticator_class(scheme: str) -> type[Authenticator]:
+    """The class answering ``scheme``; the base class (no credentials) when none is registered."""
+    return AUTHENTICATORS.get(scheme, Authenticator)
+
+
+def pick_challenge(challenges: list[Challenge]) -> Challenge | None:
+    """The challenge to answer: the most preferred registered scheme, else the first one."""
+    for scheme in AUTHENTICATORS:
+        for ch in challenges:
+            if ch.scheme == scheme:
+                return ch
+    return challenges[0] if challenges else None
+
+
+# -- the schemes ------------------------------------------------------------------------
+
+
+@register
+class BearerAuthenticator(Authenticator):
+    """Tokens from the challenge's realm, fetched up front for a batch and cached by scope.
+
+    The credential is traded at the realm: a registry token from a credentials file is
+    used as it is, an identity token (``identitytoken`` in ``config.json``) is an OAuth2
+    refresh token POSTed to the realm, and a username and password go as Basic on a GET.
+    """
+
+    scheme = "bearer"
+
+    def __init__(
+        self, session: AuthSession, host: str, challenge: Challenge, *, plain_http: bool
+    ) -> None:
+        super().__init__(session, host, challenge, plain_http=plain_http)
+        self.tokens = TokenCache()
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def authorization(self, repository: str, actions: str) -> str | None:
+        scope = scope_for(repository, actions) if repository else ""
+        token = self.tokens.get(scope)
+        if token is None:
+            # Concurrent requests on one repository share one token request.
+            async with self._locks.setdefault(scope, asyncio.Lock()):
+                token = self.tokens.get(scope)
+                if token is None:
+                    token = await self._fetch([scope] if scope else [])
+        return f"Bearer {token}"
+
+    async def prepare(self, repositories: Iterable[str], actions: str) -> None:
+        """One token request covering every repository a batch will touch, before any 401."""
+        scopes = sorted({scope_for(r, actions) for r in repositories})
+        missing = [s for s in scopes if self.tokens.get(s) is None]
+        for i in range(0, len(missing), _SCOPES_PER_TOKEN_REQUEST):
+            await self._fetch(missing[i : i + _SCOPES_PER_TOKEN_REQUEST])
+
+    async def check_login(self) -> None:
+        """The realm issuing a token for no scope proves the credentials."""
+        await self._fetch([])
+
+    def forget(self, scope: str) -> None:
+        self.tokens.drop(scope)
+
+    async def _fetch(self, scopes: list[str]) -> str:
+        """A token for ``scopes`` (none: the registry's bare login), cached for them."""
+        realm = self._realm()
+        realm_host = urlsplit(realm).netloc
+        cred = self.credential("") if scopes else self.session.credentials.get(self.host)
+        if cred and urlsplit(realm).scheme != "https" and not self._plain_realm_allowed(realm_host):
+            raise AuthError(
+                f"token service for {self.host} is plain HTTP ({realm_host}); refusing to send "
+                f"credentials to it; declare it insecure (--insecure {realm_host}) if that "
+                "is intended",
+                host=realm_host,
+            )
+        if cred.registry_token:
+            self.tokens.put(scopes, cred.registry_token, _REGISTRY_TOKEN_SECONDS)
+            return cred.registry_token
+        what = f"token service {realm_host} for {self.host}"
+        status, body = await self._ask(realm, realm_host, cred, scopes, what)
+        if body is None:
+            raise AuthError(f"{what} answered more than 1 MiB; refusing to read it")
+        if status in (401, 403):
+            who = f"as {cred.username!r}" if cred.username else "anonymously"
+            raise UnauthorizedError(
+                f"token service for {self.host} refused to issue a token {who} "
+                f"(HTTP {status}); check the credentials (imgdigest login {self.host})"
+            )
+        token, expires_in = parse_token_response(body, what)
+        self.tokens.put(scopes, token, expires_in)
+        return token
+
+    def _realm(self) -> str:
+        realm = self.challenge.realm
+        if not realm:
+            raise AuthError(f"registry {self.host} asked for a bearer token but named no realm")
+        check_realm(realm, self.host)
+        return realm
+
+    def _plain_realm_allowed(self, realm_host: str) -> bool:
+        """A registry declared insecure vouches for its token service on the same host."""
+        session = self.session
+        return session.plain_http_allowed(realm_host) or (
+            session.is_insecure(self.host) and hostname(realm_host) == hostname(self.host)
+        )
+
+    async def _ask(
+        self, realm: str, realm_host: str, cred: Credential, scopes: list[str], what: str
+    ) -> tuple[int, bytes | None]:
+        service = self.challenge.service
+        if cred.identity_token:
+            form = {
+                "grant_type": "refresh_token",
+                "refresh_token": cred.identity_token,
+                "client_id": "imgdigest",
+                "scope": " ".join(scopes),
+            }
+            if service:
+                form["service"] = service
+            method, url, content = "POST", realm, urlencode(form).encode()
+            headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        else:
+            params = [("service", service)] if service else []
+            params.extend(("scope", s) for s in scopes)
+            sep = "&" if "?" in realm else "?"
+            method, url, content = "GET", realm + (sep + urlencode(params) if params else ""), None
+            headers = {"Authorization": basic_header(cred)} if cred else {}
+        return await self.session.fetch(
+            method,
+            url,
+            headers,
+            host=realm_host,
+            purpose="token",
+            what=what,
+            max_bytes=MAX_TOKEN_RESPONSE_BYTES,
+            accept=(200, 401, 403),
+            content=content,
+        )
+
+
+@register
+class BasicAuthenticator(Authenticator):
+    """The username and password with every request; nothing to fetch first."""
+
+    scheme = "basic"
+
+    async def authorization(self, repository: str, actions: str) -> str | None:
+        cred = self.credential(repository)
+        return basic_header(cred) if cred else None

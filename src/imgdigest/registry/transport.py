@@ -1,4 +1,4 @@
-"""HTTP to registries: scheme, trust, auth, retries, redirects and the request trace.
+"""HTTP to registries: scheme, trust, retries, redirects and the request trace.
 
 Decisions that live here, so every caller gets them:
 
@@ -7,9 +7,9 @@ Decisions that live here, so every caller gets them:
   go over plain HTTP only to those (loopback traffic never leaves the machine), and to
   a plain-HTTP token service only on loopback, on a host declared insecure, or on the
   same host as a registry declared insecure.
-* One ``/v2/`` ping per registry learns the scheme and the auth challenge; after that
-  tokens are fetched up front (several scopes per token request) and sent with the
-  first request instead of waiting for a 401 per repository. A registry declared
+* One ``/v2/`` ping per registry learns the scheme and the auth challenge; the
+  challenge's scheme picks the ``Authenticator`` (``auth.py``) that answers every later
+  request, so no auth scheme is known here. A registry declared
   insecure is asked over plain HTTP first (no HTTPS probe); a loopback registry's scheme
   is remembered across runs in a small file (``SchemeCache``), forgotten on failure.
 * Retries with exponential backoff and jitter on connection errors, timeouts, 5xx and
@@ -24,16 +24,15 @@ Decisions that live here, so every caller gets them:
 from __future__ import annotations
 
 import asyncio
-import base64
 import email.utils
 import ipaddress
 import json
 import random
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Container, Iterable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
-from urllib.parse import urlencode, urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from imgdigest.cache import SchemeCache
 from imgdigest.errors import (
@@ -48,15 +47,15 @@ from imgdigest.errors import (
     UnauthorizedError,
 )
 from imgdigest.registry.auth import (
-    MAX_TOKEN_RESPONSE_BYTES,
+    Authenticator,
     Challenge,
-    TokenCache,
-    check_realm,
+    authenticator_class,
+    hostname,
     parse_challenges,
-    parse_token_response,
+    pick_challenge,
     scope_for,
 )
-from imgdigest.registry.credentials import Credential, CredentialStore
+from imgdigest.registry.credentials import CredentialStore
 from imgdigest.registry.http import HttpClient, Response
 from imgdigest.registry.options import RegistryOptions
 from imgdigest.registry.trace import RequestRecord, parse_ratelimit
@@ -65,17 +64,6 @@ _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _MAX_REDIRECTS = 5
 # The most of an unwanted body (a retried 5xx, a redirect, a 401) read to keep the connection.
 _DRAIN_LIMIT = 64 * 1024
-# Scopes per token request: keeps the URL well under common 8 KiB limits.
-_SCOPES_PER_TOKEN_REQUEST = 64
-
-
-def hostname(host: str) -> str:
-    """``host[:port]`` without the port (and without IPv6 brackets)."""
-    if host.startswith("["):
-        return host[1 : host.find("]")]
-    if host.count(":") == 1:
-        return host.split(":", 1)[0]
-    return host
 
 
 def is_loopback(host: str) -> bool:
@@ -93,10 +81,10 @@ def is_loopback(host: str) -> bool:
 class _RegistryState:
     scheme: str | None = None
     failure: NetworkError | None = None  # a failed ping, raised again rather than redone
-    challenge: Challenge | None = None  # None: no auth needed
-    tokens: TokenCache = field(default_factory=TokenCache)
+    auth: Authenticator | None = None  # answers the registry's challenge; None: no auth needed
+    # One per scheme the registry has asked for, so what one cached outlives a switch.
+    authenticators: dict[str, Authenticator] = field(default_factory=dict)
     ping_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    token_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     semaphore: asyncio.Semaphore | None = None
 
 
@@ -143,15 +131,9 @@ class Transport:
     def is_insecure(self, host: str) -> bool:
         return host in self.options.insecure or host in self._extra_insecure
 
-    def _plain_http_allowed(self, host: str) -> bool:
+    def plain_http_allowed(self, host: str) -> bool:
         """Plain HTTP, and credentials over it: the traffic stays on the machine or was declared."""
         return self.is_insecure(host) or is_loopback(host)
-
-    def _plain_token_service_allowed(self, realm_host: str, host: str) -> bool:
-        """A registry declared insecure vouches for its token service on the same host."""
-        return self._plain_http_allowed(realm_host) or (
-            self.is_insecure(host) and hostname(realm_host) == hostname(host)
-        )
 
     def _schemes_to_try(self, host: str) -> list[str]:
         if self.is_insecure(host):
@@ -171,7 +153,7 @@ class Transport:
             st.semaphore = asyncio.Semaphore(max(self.options.concurrency, 1))
         return st
 
-    # -- ping and tokens -----------------------------------------------------------
+    # -- ping and auth -------------------------------------------------------------
 
     async def ping(self, host: str) -> _RegistryState:
         """Learn scheme and challenge of a registry once; concurrent callers share it."""
@@ -223,22 +205,35 @@ class Transport:
                 if last_exc is not None:
                     raise last_exc  # the HTTPS error is the news
             if resp.status_code == 401:
-                challenges = parse_challenges(resp.headers.get("www-authenticate"))
-                st.challenge = _pick_challenge(challenges)
+                challenge = pick_challenge(parse_challenges(resp.headers.get("www-authenticate")))
+                if challenge is not None:
+                    self._answer(host, st, challenge, plain_http=scheme == "http")
             elif resp.status_code >= 400 and resp.status_code != 404:
                 raise _status_error(resp, f"registry {host}", body, host=host)
             return scheme
         assert last_exc is not None
         raise last_exc
 
+    def _answer(
+        self, host: str, st: _RegistryState, challenge: Challenge, *, plain_http: bool
+    ) -> None:
+        """Answer ``challenge`` with the authenticator registered for its scheme."""
+        auth = st.authenticators.get(challenge.scheme)
+        if auth is None:
+            cls = authenticator_class(challenge.scheme)
+            auth = cls(self, host, challenge, plain_http=plain_http)
+            st.authenticators[challenge.scheme] = auth
+        auth.challenge = challenge
+        st.auth = auth
+
     async def check_login(self, host: str) -> None:
         """Prove the credentials work before they are stored, as ``docker login`` does."""
         st = await self.ping(host)
-        if st.challenge is None:
-            return  # the registry asks for no credentials at all
-        if st.challenge.scheme == "bearer":
-            await self._fetch_token(host, st, [])
-            return
+        if st.auth is not None:  # else the registry asks for no credentials at all
+            await st.auth.check_login()
+
+    async def check_v2(self, host: str) -> None:
+        """Ask ``/v2/`` with the registry's authorization: a refusal means bad credentials."""
         async with self.stream("GET", host, "/v2/", purpose="login") as resp:
             if resp.status_code in (401, 403):
                 raise UnauthorizedError(f"{host}: the registry refused these credentials")
@@ -246,124 +241,44 @@ class Transport:
                 raise status_error(resp.status_code, f"registry {host}")
 
     async def prepare(self, host: str, repositories: Iterable[str], actions: str = "pull") -> None:
-        """Fetch one token covering every repository a batch will touch."""
+        """Let the registry's authenticator work ahead for every repository a batch touches."""
         st = await self.ping(host)
-        if st.challenge is None or st.challenge.scheme != "bearer":
-            return
-        scopes = sorted({scope_for(r, actions) for r in repositories})
-        missing = [s for s in scopes if st.tokens.get(s) is None]
-        for i in range(0, len(missing), _SCOPES_PER_TOKEN_REQUEST):
-            await self._fetch_token(host, st, missing[i : i + _SCOPES_PER_TOKEN_REQUEST])
+        if st.auth is not None:
+            await st.auth.prepare(repositories, actions)
 
-    async def _authorization(
-        self, host: str, st: _RegistryState, repository: str, actions: str
-    ) -> str | None:
-        ch = st.challenge
-        if ch is None:
-            return None
-        if ch.scheme == "basic":
-            cred = self._credential(host, repository, st)
-            if not cred:
-                return None
-            return basic_header(cred)
-        if ch.scheme != "bearer":
-            return None
-        scope = scope_for(repository, actions) if repository else ""
-        token = st.tokens.get(scope)
-        if token is None:
-            lock = st.token_locks.setdefault(scope, asyncio.Lock())
-            async with lock:
-                token = st.tokens.get(scope)
-                if token is None:
-                    token = await self._fetch_token(host, st, [scope] if scope else [])
-        return f"Bearer {token}"
+    async def fetch(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        *,
+        host: str,
+        purpose: str,
+        what: str,
+        max_bytes: int,
+        accept: Container[int],
+        content: bytes | None = None,
+    ) -> tuple[int, bytes | None]:
+        """One request outside the registry API (a token service), read whole.
 
-    def _credential(self, host: str, repository: str, st: _RegistryState) -> Credential:
-        cred = self.credentials.get(host, repository)
-        if cred and st.scheme == "http" and not self._plain_http_allowed(host):
-            raise AuthError(
-                f"refusing to send credentials for {host} over plain HTTP; "
-                f"declare the registry insecure (--insecure {host}) if that is intended",
-                host=host,
-            )
-        return cred
-
-    async def _fetch_token(self, host: str, st: _RegistryState, scopes: list[str]) -> str:
-        ch = st.challenge
-        assert ch is not None
-        realm = ch.realm
-        if not realm:
-            raise AuthError(f"registry {host} asked for a bearer token but named no realm")
-        check_realm(realm, host)
-        realm_host = urlsplit(realm).netloc
-        realm_scheme = urlsplit(realm).scheme
-        cred = self._credential(host, "", st) if scopes else self.credentials.get(host)
-        if (
-            cred
-            and realm_scheme != "https"
-            and not self._plain_token_service_allowed(realm_host, host)
-        ):
-            raise AuthError(
-                f"token service for {host} is plain HTTP ({realm_host}); refusing to send "
-                f"credentials to it; declare it insecure (--insecure {realm_host}) if that "
-                "is intended",
-                host=realm_host,
-            )
-        if cred.registry_token:
-            st.tokens.put(scopes, cred.registry_token, 3600)
-            return cred.registry_token
-        params: list[tuple[str, str]] = []
-        if ch.service:
-            params.append(("service", ch.service))
-        headers: dict[str, str] = {}
-        if cred.identity_token:
-            form = {
-                "grant_type": "refresh_token",
-                "refresh_token": cred.identity_token,
-                "client_id": "imgdigest",
-                "scope": " ".join(scopes),
-            }
-            if ch.service:
-                form["service"] = ch.service
-            resp = await self._send(
-                "POST",
-                realm,
-                {"Content-Type": "application/x-www-form-urlencoded"},
-                host=realm_host,
-                purpose="token",
-                content=urlencode(form).encode(),
-                stream=True,
-            )
-        else:
-            params.extend(("scope", s) for s in scopes)
-            if cred:
-                headers["Authorization"] = basic_header(cred)
-            sep = "&" if "?" in realm else "?"
-            url = realm + (sep + urlencode(params) if params else "")
-            resp = await self._send(
-                "GET", url, headers, host=realm_host, purpose="token", stream=True
-            )
-        what = f"token service {realm_host} for {host}"
+        A 200's body is read up to ``max_bytes`` (``None`` when it is more); any other
+        answer's up to 64 KiB, for its detail only. A status not in ``accept`` raises the
+        error for it, naming ``what``.
+        """
+        resp = await self._send(
+            method, url, headers, host=host, purpose=purpose, content=content, stream=True
+        )
         ok = resp.status_code == 200
+        body: bytes | None
         try:
-            body = await _read_at_most(resp, MAX_TOKEN_RESPONSE_BYTES if ok else _DRAIN_LIMIT)
+            body = await _read_at_most(resp, max_bytes if ok else _DRAIN_LIMIT)
         except _TooLarge:
-            if ok:
-                raise AuthError(f"{what} answered more than 1 MiB; refusing to read it") from None
-            body = b""  # an error page: its status is the news, not its detail
+            body = None if ok else b""  # an error page: its status is the news, not its detail
         finally:
             await resp.aclose()
-        if resp.status_code in (401, 403):
-            who = f"as {cred.username!r}" if cred.username else "anonymously"
-            raise UnauthorizedError(
-                f"token service for {host} refused to issue a token {who} "
-                f"(HTTP {resp.status_code}); check the credentials (imgdigest login {host})"
-            )
-        if resp.status_code != 200:
-            raise _status_error(resp, what, body)
-        token, expires_in = parse_token_response(body, what)
-        st.tokens.put(scopes, token, expires_in)
-        return token
+        if resp.status_code not in accept:
+            raise _status_error(resp, what, body or b"")
+        return resp.status_code, body
 
     # -- requests ------------------------------------------------------------------
 
@@ -386,10 +301,10 @@ class Transport:
         async with st.semaphore:
             resp = None
             for attempt in range(2):
-                auth = await self._authorization(host, st, repository, actions)
+                auth = await st.auth.authorization(repository, actions) if st.auth else None
                 hdrs = dict(headers or {})
                 if auth:
-                    if st.scheme == "http" and not self._plain_http_allowed(host):
+                    if st.scheme == "http" and not self.plain_http_allowed(host):
                         raise AuthError(
                             f"{host} wants an Authorization header over plain HTTP; declare "
                             f"the registry insecure (--insecure {host}) if that is intended",
@@ -400,16 +315,16 @@ class Transport:
                 resp = await self._send(
                     method, url, hdrs, host=host, purpose=purpose, content=content, stream=True
                 )
-                if resp.status_code == 401 and attempt == 0 and st.challenge is not None:
+                if resp.status_code == 401 and attempt == 0 and st.auth is not None:
                     # The token expired or lacked a scope: learn the scope and try once more.
                     await _drain(resp)
-                    fresh = _pick_challenge(parse_challenges(resp.headers.get("www-authenticate")))
+                    fresh = pick_challenge(parse_challenges(resp.headers.get("www-authenticate")))
                     if fresh is not None:
-                        st.challenge = Challenge(
-                            fresh.scheme, {**st.challenge.params, **fresh.params}
-                        )
+                        params = {**st.auth.challenge.params, **fresh.params}
+                        merged = Challenge(fresh.scheme, params)
+                        self._answer(host, st, merged, plain_http=st.scheme == "http")
                         if repository:
-                            st.tokens.drop(scope_for(repository, actions))
+                            st.auth.forget(scope_for(repository, actions))
                     continue
                 break
             assert resp is not None
@@ -509,7 +424,7 @@ class Transport:
             if (
                 t.scheme == "http"
                 and origin.scheme == "https"
-                and not self._plain_http_allowed(t.netloc)
+                and not self.plain_http_allowed(t.netloc)
             ):
                 raise NetworkError(
                     f"{host} redirected to plain HTTP ({t.netloc}); refusing to follow; "
@@ -641,19 +556,6 @@ async def _release(resp: Response, method: str) -> None:
         await _drain(resp)
     else:
         await resp.aclose()
-
-
-def basic_header(cred: Credential) -> str:
-    raw = f"{cred.username}:{cred.password}".encode()
-    return "Basic " + base64.b64encode(raw).decode()
-
-
-def _pick_challenge(challenges: list[Challenge]) -> Challenge | None:
-    for scheme in ("bearer", "basic"):
-        for ch in challenges:
-            if ch.scheme == scheme:
-                return ch
-    return challenges[0] if challenges else None
 
 
 def _retry_after(value: str | None) -> float | None:
