@@ -154,7 +154,8 @@ def map_error(exc: BaseException, host: str) -> NetworkError:
         return RegistryTimeoutError(
             f"{host} did not answer in time", host=host, reason="did not answer in time"
         )
-    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+    # aiohttp wraps a failed verification; a bare one is the same news.
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError | ssl.SSLCertVerificationError):
         return unreachable(
             "TLS certificate not trusted (pass --ca-file, or --insecure HOST for a test registry)",
             "certificate",
