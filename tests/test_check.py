@@ -12,6 +12,14 @@ import pytest
 
 from imgdigest.check import CheckOptions, check_paths, is_exempt, judge
 from imgdigest.cli.main import main
+from imgdigest.errors import ImgdigestError
+from imgdigest.pinned import (
+    has_digest,
+    is_pinned,
+    kustomize_state,
+    reference_state,
+    strict_problem,
+)
 
 D64 = "sha256:" + "a" * 64
 
@@ -309,3 +317,85 @@ def test_check_paths_keeps_sites_but_not_file_texts(repo: Path) -> None:
     assert report.exit_code == 1
     assert len(report.files) == 4
     assert all(v.site.image for v in report.violations)
+
+
+# --- what "pinned" means: imgdigest.pinned's rules, side by side ------------------------------
+
+D64_TAGGED = f"nginx:1.25@{D64}"
+
+#: image, has_digest (Gatekeeper), strict_problem, is_pinned(strict=True)
+PINNED_RULES = [
+    ("nginx", False, "invalid-reference", False),
+    ("nginx:1.25", False, "invalid-reference", False),
+    (f"nginx@{D64}", True, None, True),
+    (D64_TAGGED, True, None, True),
+    ("nginx@sha256:abc", True, "invalid-digest", False),
+    ("nginx:1.25@sha256:abc", True, "invalid-digest", False),
+    (f"NGINX@{D64}", True, "invalid-reference", False),
+    (f"x@{D64} trailing text", True, "invalid-digest", False),  # found, not anchored
+    ("nginx@SHA256:abc", False, "invalid-digest", False),
+]
+
+
+@pytest.mark.parametrize(("image", "gatekeeper", "problem", "strict_pinned"), PINNED_RULES)
+def test_pinned_rules(
+    image: str, gatekeeper: bool, problem: str | None, strict_pinned: bool
+) -> None:
+    assert has_digest(image) is gatekeeper
+    assert is_pinned(image) is gatekeeper
+    if gatekeeper:  # the strict rule only ever judges what passes Gatekeeper's
+        assert strict_problem(image) == problem
+    assert is_pinned(image, strict=True) is strict_pinned
+
+
+#: image, normalized name:tag to resolve, digest: what pin, drift and lock read
+REFERENCE_STATES = [
+    ("nginx", "docker.io/library/nginx:latest", None),
+    ("nginx:1.25", "docker.io/library/nginx:1.25", None),
+    (D64_TAGGED, "docker.io/library/nginx:1.25", D64),
+    (f"nginx@{D64}", None, D64),
+]
+
+
+@pytest.mark.parametrize(("image", "tagged", "digest"), REFERENCE_STATES)
+def test_reference_state(image: str, tagged: str | None, digest: str | None) -> None:
+    ref, found = reference_state(image)
+    assert (str(ref) if ref else None, found) == (tagged, digest)
+
+
+def test_reference_state_refuses_what_gatekeeper_calls_pinned() -> None:
+    assert has_digest("nginx@sha256:abc")
+    with pytest.raises(ImgdigestError):
+        reference_state("nginx@sha256:abc")
+
+
+#: name, newTag, digest -> name:tag, digest (kustomize reads newTag and digest apart)
+KUSTOMIZE_STATES = [
+    (("web", "3", None), ("docker.io/library/web:3", None)),
+    (("web", f"3@{D64}", None), ("docker.io/library/web:3", D64)),
+    (("web", "3", D64), ("docker.io/library/web:3", D64)),
+    (("web", None, D64), (None, D64)),
+    ((None, "3", None), (None, None)),
+]
+
+
+@pytest.mark.parametrize(("keys", "state"), KUSTOMIZE_STATES)
+def test_kustomize_state(
+    keys: tuple[str | None, str | None, str | None], state: tuple[str | None, str | None]
+) -> None:
+    ref, found = kustomize_state(*keys)
+    assert (str(ref) if ref else None, found) == state
+
+
+def test_a_short_digest_passes_check_and_fails_check_strict(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pod = tmp_path / "pod.yaml"
+    pod.write_text("kind: Pod\nspec:\n  containers:\n  - {name: web, image: 'nginx@sha256:abc'}\n")
+    assert run(capsys, "check", str(pod))[:2] == (0, "")
+    code, out, _ = run(capsys, "check", "--strict", str(pod))
+    assert code == 1
+    assert out == (
+        f"{pod}:4:25: container <web> uses an image with an invalid digest <nginx@sha256:abc>"
+        " (invalid checksum digest length)\n"
+    )

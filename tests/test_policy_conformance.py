@@ -26,9 +26,10 @@ import pytest
 import regopy
 import yaml
 
-from imgdigest.check import STRICT_REFERENCE, object_messages, strict_problem
+from imgdigest.check import object_messages
 from imgdigest.cli.main import main
 from imgdigest.errors import ImgdigestError
+from imgdigest.pinned import STRICT_REFERENCE, strict_problem
 from imgdigest.reference import parse
 from tests.shared import DATA
 

@@ -3,8 +3,8 @@
 The rule is the template's, word for word, so a manifest that passes here passes in
 the cluster and the messages are the ones the cluster would print:
 
-* an image "has a digest" when the unanchored pattern ``GATEKEEPER_DIGEST`` is found
-  anywhere in it - no normalization, no length check (``@sha256:abc`` passes);
+* an image "has a digest" when the unanchored pattern ``pinned.GATEKEEPER_DIGEST`` is
+  found anywhere in it - no normalization, no length check (``@sha256:abc`` passes);
 * an exemption matches exactly, or as a prefix when it ends in ``*`` (only one ``*``
   is cut, so ``a**`` is the literal prefix ``a*``; a ``*`` elsewhere is literal);
 * ``<role> <NAME> uses an image without a digest <IMAGE>``, with ``%v`` formatting of
@@ -20,20 +20,20 @@ volumes, configured custom resources) and the other files the finder knows
 only judges the Pods once they are created.
 
 ``strict`` goes beyond the template: the image must be a valid reference by the
-distribution grammar whose digest is well-formed for its algorithm (``STRICT_REFERENCE``,
-shared with the ``--strict`` Rego so both give the same verdicts). ``verify`` asks the
+distribution grammar whose digest is well-formed for its algorithm
+(``pinned.STRICT_REFERENCE``, shared with the ``--strict`` Rego so both give the same
+verdicts; ``imgdigest.pinned`` says which rule applies where). ``verify`` asks the
 registry whether each digest exists and whether its tag still points at it.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from imgdigest.digest import ALGORITHMS, Digest
+from imgdigest.digest import Digest
 from imgdigest.documents import FileScan, FinderOptions, ImageSite, Note, find_images
 from imgdigest.documents.model import DockerfileImage, DocumentSyntaxError
 from imgdigest.errors import DocumentError, ImgdigestError
@@ -46,27 +46,9 @@ from imgdigest.kubernetes import (
     image_slots,
     iter_objects,
 )
-from imgdigest.reference import ANCHORED_NAME_RE, ANCHORED_TAG_RE, NAME_TOTAL_LENGTH_MAX
+from imgdigest.pinned import has_digest, strict_problem
 from imgdigest.reference import parse as parse_reference
 from imgdigest.rego import format_value
-
-#: The template's own test for "has a digest" (searched, not anchored).
-GATEKEEPER_DIGEST_PATTERN = "@[a-z0-9]+([+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+"
-GATEKEEPER_DIGEST = re.compile(GATEKEEPER_DIGEST_PATTERN)
-
-_STRICT_DIGEST = "|".join(
-    f"{name}:[a-f0-9]{{{size * 2}}}" for name, size in sorted(ALGORITHMS.items())
-)
-#: A reference with a digest valid for its algorithm, by the distribution grammar.
-#: Groups: 1 domain, 2 remote name (at most 255 characters), 3 digest. RE2-compatible,
-#: so the ``--strict`` Rego uses the same text; match it whole (``fullmatch``/``^$``).
-STRICT_REFERENCE_PATTERN = (
-    ANCHORED_NAME_RE.pattern + f"(?::{ANCHORED_TAG_RE.pattern})?@({_STRICT_DIGEST})"
-)
-#: The name and tag are fine, whatever follows the ``@``: the digest is what is wrong.
-NAME_THEN_DIGEST_PATTERN = ANCHORED_NAME_RE.pattern + f"(?::{ANCHORED_TAG_RE.pattern})?@[^@]*"
-STRICT_REFERENCE = re.compile(STRICT_REFERENCE_PATTERN)
-NAME_THEN_DIGEST = re.compile(NAME_THEN_DIGEST_PATTERN)
 
 Rule = Literal[
     "no-digest",
@@ -175,21 +157,6 @@ def is_exempt(image: Any, exemptions: Iterable[Any]) -> bool:
         elif isinstance(image, str) and image.startswith(exemption[:-1]):
             return True
     return False
-
-
-def has_digest(image: str) -> bool:
-    """The template's test: the digest pattern occurs somewhere in the string."""
-    return GATEKEEPER_DIGEST.search(image) is not None
-
-
-def strict_problem(image: str) -> Rule | None:
-    """What ``--strict`` finds wrong with an image that passes the template, if anything."""
-    match = STRICT_REFERENCE.fullmatch(image)
-    if match is not None and len(match.group(2)) <= NAME_TOTAL_LENGTH_MAX:
-        return None
-    if NAME_THEN_DIGEST.fullmatch(image) is not None:
-        return "invalid-digest"
-    return "invalid-reference"
 
 
 def judge(image: Any, *, strict: bool = False, exempt: Sequence[Any] = ()) -> Rule | None:

@@ -6,7 +6,7 @@ The Rego is the seed's policy in the form the Gatekeeper library ships today
 gatekeeper`` and the cluster agree. Options only ever *add* rules:
 
 * ``strict`` adds, for images that pass the digest pattern, a full check of the
-  reference (``check.STRICT_REFERENCE_PATTERN``: distribution grammar, digest length
+  reference (``pinned.STRICT_REFERENCE_PATTERN``: distribution grammar, digest length
   per algorithm, remote name at most 255 characters) - the rule of ``check --strict``;
 * ``workloads`` adds the pod templates of Deployments, StatefulSets, DaemonSets,
   ReplicaSets, ReplicationControllers, Jobs, CronJobs and PodTemplates, so a bad
@@ -20,14 +20,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from imgdigest.check import (
-    GATEKEEPER_DIGEST_PATTERN,
-    NAME_THEN_DIGEST_PATTERN,
-    PHRASES,
-    STRICT_REFERENCE_PATTERN,
-)
+from imgdigest.check import PHRASES
 from imgdigest.errors import UsageError
 from imgdigest.kubernetes import CONTAINER_LISTS
+from imgdigest.pinned import (
+    GATEKEEPER_DIGEST_PATTERN,
+    NAME_THEN_DIGEST_PATTERN,
+    STRICT_REFERENCE_PATTERN,
+)
 from imgdigest.policy.render import Literal, to_yaml
 from imgdigest.reference import NAME_TOTAL_LENGTH_MAX
 

@@ -25,8 +25,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from imgdigest.check import GATEKEEPER_DIGEST_PATTERN
 from imgdigest.errors import UsageError
+from imgdigest.pinned import GATEKEEPER_DIGEST_PATTERN
 from imgdigest.policy.render import to_yaml
 
 DEFAULT_NAME = "require-image-digests"
