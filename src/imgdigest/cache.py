@@ -17,7 +17,7 @@ from pathlib import Path
 
 import platformdirs
 
-from imgdigest.files import replace_file
+from imgdigest.files import PRIVATE, replace_file
 
 
 def default_root() -> Path:
@@ -135,4 +135,4 @@ class SchemeCache:
 
 def _write_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    replace_file(path, data)
+    replace_file(path, data, mode=PRIVATE)

@@ -15,7 +15,7 @@ The work is split the way a careful formatter splits it:
    must yield the same sites with exactly the expected images; otherwise the file is
    refused (an edit must never change a document's structure).
 4. **Write** - only if nothing failed (or ``partial``), all files at once through
-   ``imgdigest.edits.write_all``.
+   ``imgdigest.files.replace_files``.
 
 Kustomize is special: it ignores ``newTag`` when ``digest`` is set, so a pin is written
 as ``newTag: TAG@DIGEST`` (the tag stays readable and the digest is what is deployed);
@@ -49,12 +49,13 @@ from imgdigest.documents import (
     find_images,
     scan_text,
 )
-from imgdigest.edits import Edit, Replacement, apply_edits, unified_diff, write_all
+from imgdigest.edits import Edit, apply_edits, unified_diff
 from imgdigest.errors import (
     ImgdigestError,
     NotFoundError,
     UsageError,
 )
+from imgdigest.files import Replacement, replace_files
 from imgdigest.lock import Lock, LockEntry
 from imgdigest.media import config_platform, is_index
 from imgdigest.platform import Platform
@@ -234,7 +235,7 @@ class PinPlan:
     def write(self, partial: bool = False) -> list[str]:
         """Write every changed file atomically (all renamed only once all are staged)."""
         files = [fp.file for fp in self.writable(partial)]
-        write_all(self.replacements(partial))
+        replace_files(self.replacements(partial))
         return files
 
     def summary(self) -> dict[str, int]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from imgdigest.edits import TEMP_PREFIX
+from imgdigest.files import TEMP_PREFIX
 from tests.harness import push_image, push_index
 
 POD = "kind: Pod\nspec:\n  containers:\n{containers}"

@@ -1,4 +1,4 @@
-"""Span edits, unified diffs and all-or-nothing atomic writes."""
+"""Span edits, unified diffs and atomic writes (one file, or several all or nothing)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,9 @@ import stat
 
 import pytest
 
-from imgdigest.edits import (
-    TEMP_PREFIX,
-    Edit,
-    Replacement,
-    apply_edits,
-    unified_diff,
-    write_all,
-    write_atomic,
-)
+from imgdigest.edits import Edit, apply_edits, unified_diff
 from imgdigest.errors import DocumentError, UsageError
+from imgdigest.files import PRIVATE, TEMP_PREFIX, Replacement, replace_file, replace_files
 
 
 @pytest.mark.parametrize(
@@ -58,7 +51,7 @@ def test_write_keeps_the_mode_and_leaves_no_temporary_file(tmp_path):
     f = tmp_path / "a.yaml"
     f.write_bytes(b"old\r\n")
     os.chmod(f, 0o640)
-    write_atomic(f, b"new\r\n", b"old\r\n")
+    replace_files([Replacement(f, b"new\r\n", b"old\r\n")])
     assert f.read_bytes() == b"new\r\n"
     assert stat.S_IMODE(f.stat().st_mode) == 0o640
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.yaml"]
@@ -69,7 +62,7 @@ def test_write_goes_through_a_symlink_and_keeps_it(tmp_path):
     real.write_text("old")
     link = tmp_path / "link.yaml"
     link.symlink_to(real.name)
-    write_atomic(link, b"new")
+    replace_file(link, b"new")
     assert link.is_symlink() and real.read_text() == "new"
 
 
@@ -79,7 +72,7 @@ def test_a_file_changed_since_it_was_read_stops_every_write(tmp_path):
     b.write_text("b")
     b.write_text("changed by someone else")
     with pytest.raises(DocumentError, match="changed while being pinned"):
-        write_all([Replacement(a, b"A", b"a"), Replacement(b, b"B", b"b")])
+        replace_files([Replacement(a, b"A", b"a"), Replacement(b, b"B", b"b")])
     assert a.read_text() == "a"
     assert b.read_text() == "changed by someone else"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(TEMP_PREFIX)]
@@ -88,11 +81,29 @@ def test_a_file_changed_since_it_was_read_stops_every_write(tmp_path):
 def test_a_file_that_cannot_be_staged_stops_every_write(tmp_path):
     (tmp_path / "a").write_text("a")
     with pytest.raises(DocumentError, match="cannot write"):
-        write_all([Replacement(tmp_path / "a", b"A"), Replacement(tmp_path / "gone" / "b", b"B")])
+        replace_files(
+            [Replacement(tmp_path / "a", b"A"), Replacement(tmp_path / "gone" / "b", b"B")]
+        )
     assert (tmp_path / "a").read_text() == "a"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a"]
 
 
-def test_write_atomic_creates_a_missing_file(tmp_path):
-    write_atomic(tmp_path / "new.lock", b"{}")
+def test_replace_file_creates_a_missing_file(tmp_path):
+    replace_file(tmp_path / "new.lock", b"{}")
     assert (tmp_path / "new.lock").read_bytes() == b"{}"
+
+
+def test_replace_file_sets_the_mode_asked_for(tmp_path):
+    f = tmp_path / "state.json"
+    f.write_text("old")
+    os.chmod(f, 0o644)
+    replace_file(f, b"new", mode=PRIVATE, durable=True)
+    assert f.read_bytes() == b"new"
+    assert stat.S_IMODE(f.stat().st_mode) == PRIVATE
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json"]
+
+
+def test_replace_file_raises_the_os_error_itself(tmp_path):
+    """Its callers (caches) skip what they cannot write: the error stays an ``OSError``."""
+    with pytest.raises(FileNotFoundError):
+        replace_file(tmp_path / "gone" / "state.json", b"{}")

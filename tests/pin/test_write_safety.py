@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from imgdigest import edits
-from imgdigest.edits import TEMP_PREFIX, Replacement, remove_stale_temps, write_all
+from imgdigest import files as writer
 from imgdigest.errors import DocumentError
+from imgdigest.files import TEMP_PREFIX, Replacement, remove_stale_temps, replace_files
 from tests.pin.helpers import D
 
 POD = "kind: Pod\nspec:\n  containers:\n  - image: {image}  # keep\n"
@@ -107,10 +107,10 @@ def test_a_failed_rename_in_process_rolls_back_those_before_it(tmp_path, monkeyp
             raise OSError(errno.EIO, "Input/output error")
         real_replace(src, dst)
 
-    monkeypatch.setattr(edits.os, "replace", replace)
+    monkeypatch.setattr(writer.os, "replace", replace)
     reps = [Replacement(f, f"new {f.name}".encode(), f"old {f.name}".encode()) for f in files]
     with pytest.raises(DocumentError) as caught:
-        write_all(reps)
+        replace_files(reps)
     assert str(caught.value) == f"{files[1]}: cannot write: Input/output error; no file was changed"
     assert [f.read_text() for f in files] == ["old a", "old b", "old c"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "c"]
@@ -169,7 +169,7 @@ def test_a_stale_temporary_file_goes_even_if_its_pid_is_alive(tmp_path):
     reused = tmp_path / f"{TEMP_PREFIX}x.yaml.{os.getpid()}.abc.tmp"
     reused.write_text("old")
     assert remove_stale_temps(tmp_path) == []
-    assert remove_stale_temps(tmp_path, now=time.time() + edits.STALE_AFTER + 1) == [reused]
+    assert remove_stale_temps(tmp_path, now=time.time() + writer.STALE_AFTER + 1) == [reused]
 
 
 def test_partial_summary_counts_only_what_was_written(project):

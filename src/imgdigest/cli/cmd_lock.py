@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from imgdigest.cli._common import (
     PATH,
@@ -16,7 +17,7 @@ from imgdigest.cli._common import (
 )
 from imgdigest.cli._files import add_file_args, check_paths, finder_options
 from imgdigest.display import count, problem, safe
-from imgdigest.edits import write_atomic
+from imgdigest.files import Replacement, replace_files
 from imgdigest.pin import lock_paths
 
 
@@ -63,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         return failures[0].exit_code
     text = lock.dumps()
     if args.output:
-        write_atomic(args.output, text.encode("utf-8"))
+        replace_files([Replacement(Path(args.output), text.encode("utf-8"))])
     else:
         sys.stdout.write(text)
     if not args.quiet:

@@ -30,7 +30,7 @@ from pathlib import Path
 from urllib.parse import quote, urlencode, urlsplit
 
 from imgdigest.errors import UnsupportedError, VerificationError
-from imgdigest.files import replace_file
+from imgdigest.files import PRIVATE, replace_file
 from imgdigest.media import MANIFEST_ACCEPT
 from imgdigest.registry.mirrors import Endpoint
 from imgdigest.registry.transport import Transport, registry_message, status_error
@@ -73,7 +73,8 @@ class UploadSessions:
     def put(self, key: str, location: str) -> None:
         with contextlib.suppress(OSError):
             self.root.mkdir(parents=True, exist_ok=True)
-            replace_file(self._path(key), json.dumps({"key": key, "location": location}).encode())
+            state = json.dumps({"key": key, "location": location}).encode()
+            replace_file(self._path(key), state, mode=PRIVATE)
 
     def drop(self, key: str) -> None:
         with contextlib.suppress(OSError):

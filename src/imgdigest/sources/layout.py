@@ -33,7 +33,7 @@ from imgdigest.errors import (
     UsageError,
     VerificationError,
 )
-from imgdigest.files import replace_file
+from imgdigest.files import PRIVATE, replace_file
 from imgdigest.media import OCI_INDEX, Descriptor, Manifest
 from imgdigest.sources.base import (
     CHUNK,
@@ -342,4 +342,4 @@ def _index_bytes(manifests: list[dict[str, Any]]) -> bytes:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    replace_file(path, data)
+    replace_file(path, data, mode=PRIVATE)
