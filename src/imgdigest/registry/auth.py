@@ -56,7 +56,7 @@ _REGISTRY_TOKEN_SECONDS = 3600
 
 @dataclass(frozen=True)
 class Challenge:
-    scheme: str  # "basic" or "bearer" (lower case)
+    scheme: str  # lower case: "basic", "bearer", ...
     params: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -193,6 +193,7 @@ def hostname(host: str) -> str:
 
 
 def basic_header(cred: Credential) -> str:
+    """``Authorization: Basic`` for a username and password."""
     raw = f"{cred.username}:{cred.password}".encode()
     return "Basic " + base64.b64encode(raw).decode()
 
@@ -313,9 +314,11 @@ def pick_challenge(challenges: list[Challenge]) -> Challenge | None:
 class BearerAuthenticator(Authenticator):
     """Tokens from the challenge's realm, fetched up front for a batch and cached by scope.
 
-    The credential is traded at the realm: a registry token from a credentials file is
-    used as it is, an identity token (``identitytoken`` in ``config.json``) is an OAuth2
-    refresh token POSTed to the realm, and a username and password go as Basic on a GET.
+    A registry token from a credentials file is sent as it is; an identity token
+    (``identitytoken`` in ``config.json``) is an OAuth2 refresh token POSTed to the realm;
+    a username and password go to it as Basic on a GET. A plain-HTTP realm gets
+    credentials only on loopback, on a host declared insecure, or on the same host as a
+    registry declared insecure.
     """
 
     scheme = "bearer"

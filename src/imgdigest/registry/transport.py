@@ -4,14 +4,13 @@ Decisions that live here, so every caller gets them:
 
 * TLS is verified against the system store plus ``ca_file``. Plain HTTP is used only
   for registries declared insecure and, as Docker does, for loopback hosts; credentials
-  go over plain HTTP only to those (loopback traffic never leaves the machine), and to
-  a plain-HTTP token service only on loopback, on a host declared insecure, or on the
-  same host as a registry declared insecure.
-* One ``/v2/`` ping per registry learns the scheme and the auth challenge; the
+  and ``Authorization`` headers go over plain HTTP only to those (loopback traffic never
+  leaves the machine), whatever the auth scheme.
+* One ``/v2/`` ping per registry learns the scheme and the auth challenge. The
   challenge's scheme picks the ``Authenticator`` (``auth.py``) that answers every later
-  request, so no auth scheme is known here. A registry declared
-  insecure is asked over plain HTTP first (no HTTPS probe); a loopback registry's scheme
-  is remembered across runs in a small file (``SchemeCache``), forgotten on failure.
+  request, so no auth scheme is known here. A registry declared insecure is asked over
+  plain HTTP first (no HTTPS probe); a loopback registry's scheme is remembered across
+  runs in a small file (``SchemeCache``), forgotten on failure.
 * Retries with exponential backoff and jitter on connection errors, timeouts, 5xx and
   429 (``Retry-After`` honoured up to a limit); never on other 4xx, an unknown host, a
   refused connection or a distrusted certificate, which retrying cannot fix.
