@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from imgdigest.errors import ServerError
+from imgdigest.registry.auth import TokenCache
 from tests.harness import RegistryServer, TokenServer, push_image
 
 from .helpers import resolver
@@ -56,3 +57,10 @@ def test_an_identity_token_is_posted_as_an_oauth2_refresh_token(
     )
     # One token request, a POST, never a GET.
     assert [tuple(req) for req in token_server.requests] == [("POST", "/token", form)]
+
+
+def test_a_cached_token_never_shows_in_a_repr():
+    cache = TokenCache()
+    cache.put(["repository:a:pull"], "s3cret-token", 300)
+    assert cache.get("repository:a:pull") == "s3cret-token"
+    assert "s3cret" not in repr(cache)

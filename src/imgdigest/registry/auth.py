@@ -151,7 +151,7 @@ def scope_for(repository: str, actions: str = "pull") -> str:
 
 @dataclass
 class _Token:
-    value: str
+    value: str = field(repr=False)  # a secret: never in a repr, so never in a log
     expires_at: float
 
 
