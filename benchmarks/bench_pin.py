@@ -132,7 +132,8 @@ def reg_args_options(ca: TestCA, work: Path, insecure: str) -> object:
 def network_seconds(root: Path, options: object) -> float:
     """Time of the network phase alone: every unique target of the tree, resolved once."""
     from imgdigest.documents import find_images
-    from imgdigest.pin import DigestSource, PinOptions, _collect
+    from imgdigest.pin import DigestSource, PinOptions
+    from imgdigest.pin.planner import _collect
     from imgdigest.resolver import Resolver
 
     targets = [t for scan in find_images([str(root)]) for t in _collect(scan, PinOptions())[1]]

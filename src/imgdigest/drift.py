@@ -38,10 +38,9 @@ from imgdigest.pin import (
     PinOptions,
     Target,
     pinned_state,
-    with_resolver,
 )
 from imgdigest.reference import Reference
-from imgdigest.resolver import AsyncResolver, ResolveOptions
+from imgdigest.resolver import AsyncResolver, ResolveOptions, run_with_resolver
 
 Problem = Literal["unpinned", "moved", "missing"]
 
@@ -204,4 +203,4 @@ def drift_paths(
     scans = list(find_images(paths, finder))
     if offline:
         return asyncio.run(drift_scans(scans, None))
-    return with_resolver(resolve_options, lambda r: drift_scans(scans, r))
+    return run_with_resolver(resolve_options, lambda r: drift_scans(scans, r))

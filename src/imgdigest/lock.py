@@ -15,6 +15,9 @@ Keys are normalized references (``nginx:1.25`` -> ``docker.io/library/nginx:1.25
 plus an optional platform. An entry without a tag (a build's ``name@digest``) stands
 for the repository's freshly built image and matches any tag of it that has no entry
 of its own.
+
+``lock_scans`` and ``lock_paths`` build a lock from files: every tagged reference the
+``pin`` rule finds (``imgdigest.pin.pinned_state``) resolved now, through one resolver.
 """
 
 from __future__ import annotations
@@ -28,9 +31,12 @@ from typing import Any
 from imgdigest import platform as platforms
 from imgdigest import reference as references
 from imgdigest.digest import Digest
+from imgdigest.documents import DEFAULT_OPTIONS, FileScan, FinderOptions, ImageSite, find_images
 from imgdigest.errors import ConfigError, ImgdigestError
 from imgdigest.jsonfile import MiB, decode_text, loads_object, read_bounded, type_name
+from imgdigest.pin import Failure, pinned_state
 from imgdigest.reference import Reference
+from imgdigest.resolver import AsyncResolver, ResolveOptions, run_with_resolver
 
 LOCK_KEY = "imgdigest-lock"
 #: A lock of tens of thousands of images is a few MiB; more is not a lock file.
@@ -250,3 +256,62 @@ def read_lock(paths: str | Path | Iterable[str | Path]) -> Lock:
         for entry in loads(text, str(path)).entries():
             lock.add(entry)
     return lock
+
+
+async def lock_scans(
+    scans: Iterable[FileScan], resolver: AsyncResolver, platform: str | None = None
+) -> tuple[Lock, list[Failure]]:
+    """What every tagged reference in ``scans`` resolves to now, as a lock.
+
+    Index entries list their children by platform, so a lock answers ``--platform``
+    pins and keeps the kind of an existing per-platform pin offline.
+    """
+    wanted = platforms.parse(platform) if platform else None
+    refs: dict[str, tuple[Reference, ImageSite]] = {}
+    failures: list[Failure] = []
+    for scan in scans:
+        for site in scan.sites:
+            try:
+                tagged, _ = pinned_state(site)
+            except ImgdigestError as exc:
+                failures.append(Failure(site.file, site.line, site.image, str(exc), exc.exit_code))
+                continue
+            if tagged is not None:
+                refs.setdefault(str(tagged), (tagged, site))
+    items = list(refs.values())
+    results = await resolver.resolve_many([r for r, _ in items], None, children=True)
+    lock = Lock()
+    for (ref, site), res in zip(items, results, strict=True):
+        if isinstance(res, ImgdigestError):
+            failures.append(Failure(site.file, site.line, site.image, str(res), res.exit_code))
+            continue
+        children = {
+            platforms.format_all(platforms.normalize(c.platform)): c.digest
+            for c in res.children
+            if c.platform is not None and not c.attestation
+        }
+        lock.add(LockEntry(str(ref), res.digest, None, res.media_type, children))
+    if wanted is not None:
+        plats = await resolver.resolve_many([r for r, _ in items], wanted)
+        key = platforms.format_all(platforms.normalize(wanted))
+        for (ref, site), res in zip(items, plats, strict=True):
+            if isinstance(res, ImgdigestError):
+                failures.append(Failure(site.file, site.line, site.image, str(res), res.exit_code))
+            else:
+                lock.add(LockEntry(str(ref), res.digest, key, res.media_type))
+    return lock, failures
+
+
+def lock_paths(
+    paths: Iterable[str],
+    resolve_options: ResolveOptions | None = None,
+    *,
+    platform: str | None = None,
+    finder: FinderOptions = DEFAULT_OPTIONS,
+) -> tuple[Lock, list[Failure], list[FileScan]]:
+    """Find the images under ``paths`` and record what their tags resolve to now."""
+    if platform:
+        platforms.parse(platform)
+    scans = list(find_images(paths, finder))
+    lock, failures = run_with_resolver(resolve_options, lambda r: lock_scans(scans, r, platform))
+    return lock, failures, scans

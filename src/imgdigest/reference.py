@@ -84,6 +84,7 @@ __all__ = [
     "parse_docker_ref",
     "parse_named",
     "parse_normalized",
+    "pin_text",
     "sort_references",
     "split_docker_domain",
     "with_name",
@@ -399,6 +400,22 @@ def normalize(s: str) -> Reference:
     if ref.tag is None and ref.digest is None:
         return ref.with_tag(DEFAULT_TAG)
     return ref
+
+
+def pin_text(text: str, digest: str, keep_tag: bool = True) -> str:
+    """Attach ``digest`` to a reference as it was written, keeping its spelling.
+
+    The text is not normalized (``nginx:1.25`` stays ``nginx:1.25``, not
+    ``docker.io/library/nginx:1.25``), so a pinned file reads as it did; a digest already
+    there is replaced, and without ``keep_tag`` the tag is dropped.
+    """
+    base = text.split("@", 1)[0]
+    if not keep_tag:
+        slash = base.rfind("/")
+        colon = base.rfind(":")
+        if colon > slash:
+            base = base[:colon]
+    return f"{base}@{digest}"
 
 
 _TAG_RE = re.compile(r"[\w][\w.-]{0,127}")

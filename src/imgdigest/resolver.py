@@ -38,7 +38,7 @@ from imgdigest.errors import (
 from imgdigest.flights import Singleflight
 from imgdigest.media import Descriptor, Manifest, config_platform, is_index
 from imgdigest.platform import Platform
-from imgdigest.reference import Reference
+from imgdigest.reference import Reference, pin_text
 from imgdigest.registry.client import ManifestHead, RegistryClient
 from imgdigest.registry.mirrors import Endpoint, Mirrors
 from imgdigest.registry.options import RegistryOptions
@@ -133,17 +133,6 @@ class Resolution:
             "children": [c.to_json() for c in self.children] if self.children else None,
             "endpoint": self.endpoint,
         }
-
-
-def pin_text(text: str, digest: str, keep_tag: bool = True) -> str:
-    """Attach ``digest`` to a reference string, keeping its spelling."""
-    base = text.split("@", 1)[0]
-    if not keep_tag:
-        slash = base.rfind("/")
-        colon = base.rfind(":")
-        if colon > slash:
-            base = base[:colon]
-    return f"{base}@{digest}"
 
 
 @dataclass(frozen=True)
@@ -508,6 +497,23 @@ def resolve(
     """Resolve one reference with a throwaway resolver (see ``Resolver`` for many)."""
     with Resolver(options) as r:
         return r.resolve(ref, platform)
+
+
+def run_with_resolver(
+    options: ResolveOptions | None, work: Callable[[AsyncResolver], Awaitable[T]]
+) -> T:
+    """Run ``work`` with a resolver on a fresh event loop, and close both.
+
+    ``asyncio.run`` cancels and awaits every pending request when the run is
+    interrupted (Ctrl-C, or SIGTERM turned into an interrupt), so an interrupted job
+    stops cleanly instead of leaving half-open connections to be collected noisily.
+    """
+
+    async def main() -> T:
+        async with AsyncResolver(options) as resolver:
+            return await work(resolver)
+
+    return asyncio.run(main())
 
 
 _HEADLINES: tuple[tuple[type[ImgdigestError], str], ...] = (

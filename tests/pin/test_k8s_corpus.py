@@ -16,8 +16,7 @@ import pytest
 
 from imgdigest.documents import scan_text
 from imgdigest.pin import PinOptions, plan_paths
-from imgdigest.reference import normalize
-from imgdigest.resolver import pin_text
+from imgdigest.reference import normalize, pin_text
 from tests.harness import push_image
 from tests.registry.helpers import options
 from tests.shared import corpus_entries

@@ -16,8 +16,7 @@ from hypothesis import strategies as st
 from imgdigest.documents import scan_text
 from imgdigest.lock import Lock, LockEntry
 from imgdigest.pin import PinOptions, pin_text_document
-from imgdigest.reference import normalize
-from imgdigest.resolver import pin_text
+from imgdigest.reference import normalize, pin_text
 
 from .helpers import DIGEST_RE, fake_digest
 

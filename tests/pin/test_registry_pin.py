@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from imgdigest.drift import drift_paths
-from imgdigest.pin import PinOptions, lock_paths, plan_paths
+from imgdigest.lock import lock_paths
+from imgdigest.pin import PinOptions, plan_paths
 from tests.harness import push_image, push_index
 from tests.registry.helpers import options
 

@@ -8,10 +8,10 @@ import pytest
 
 from imgdigest.errors import UnsupportedError
 from imgdigest.media import DOCKER_SCHEMA1_SIGNED, OCI_INDEX, Manifest
+from imgdigest.reference import pin_text
 from imgdigest.registry.auth import TokenCache, parse_challenges
 from imgdigest.registry.trace import RequestRecord, Trace, parse_ratelimit
 from imgdigest.registry.transport import is_loopback
-from imgdigest.resolver import pin_text
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ from imgdigest.cli._common import (
 from imgdigest.cli._files import add_file_args, check_paths, finder_options
 from imgdigest.display import count, problem, safe
 from imgdigest.files import Replacement, replace_files
-from imgdigest.pin import lock_paths
+from imgdigest.lock import lock_paths
 
 
 def register(sub: argparse._SubParsersAction) -> None:

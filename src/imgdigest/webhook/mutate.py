@@ -22,7 +22,7 @@ from typing import Any
 from imgdigest.check import has_digest, is_exempt
 from imgdigest.errors import ImgdigestError
 from imgdigest.kubernetes import ImageSlot, Path, image_slots, json_pointer
-from imgdigest.resolver import pin_text
+from imgdigest.reference import pin_text
 from imgdigest.webhook.config import WebhookConfig
 from imgdigest.webhook.lookup import Lookup
 

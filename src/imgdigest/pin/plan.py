@@ -1,0 +1,240 @@
+"""The pin plan: what a run will change and what stands in its way, before anything is written.
+
+Planning and writing are apart so a caller can show the diff, refuse on any failure, or
+write only the files that are whole (``partial``); the plan keeps the verified edits,
+not the new texts, and makes each file's new text only when it is shown or written.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from imgdigest.display import safe
+from imgdigest.documents import STDIN, FileScan, ImageSite, Note
+from imgdigest.edits import Edit, apply_edits, unified_diff
+from imgdigest.errors import ImgdigestError
+from imgdigest.files import Replacement, replace_files
+from imgdigest.reference import Reference
+
+if TYPE_CHECKING:  # imgdigest.lock builds locks from pin's model: a runtime import would cycle
+    from imgdigest.lock import Lock
+
+Mode = Literal["pin", "update"]
+#: ``on_progress(done, total)`` while references are resolved.
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class PinOptions:
+    """What a pin run does."""
+
+    keep_tag: bool = True  #: write ``name:tag@digest`` (False: ``name@digest``)
+    update: bool = False  #: re-resolve existing pins whose tag may have moved
+    platform: str | None = None  #: pin this platform's manifest instead of the index
+    lock: Lock | None = None  #: answers to use before asking any registry
+    offline: bool = False  #: never ask a registry; a reference missing from ``lock`` fails
+    verify: bool = True  #: re-scan edited text and refuse a file whose sites changed shape
+
+
+DEFAULT_PIN = PinOptions()
+
+
+@dataclass(frozen=True)
+class Change:
+    """One span rewritten."""
+
+    file: str
+    line: int
+    column: int
+    old: str
+    new: str
+    reference: str  #: the normalized reference that was resolved
+    digest: str
+    mode: Mode
+    start: int
+    end: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "old": self.old,
+            "new": self.new,
+            "reference": self.reference,
+            "digest": self.digest,
+            "mode": self.mode,
+        }
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A reference that could not be pinned: ``file:line: reference: reason``."""
+
+    file: str
+    line: int | None
+    reference: str
+    reason: str
+    exit_code: int = 1
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.reference}: {self.reason}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "reference": self.reference,
+            "reason": self.reason,
+            "exit_code": self.exit_code,
+        }
+
+
+@dataclass
+class FilePlan:
+    """The edits planned for one file, and what stands in their way."""
+
+    scan: FileScan
+    changes: list[Change] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    #: the verified edits; the new text is made from them on demand, so a run over a
+    #: large tree holds each file's text once, not twice
+    edits: list[Edit] = field(default_factory=list)
+
+    @property
+    def file(self) -> str:
+        return self.scan.file
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.edits)
+
+    @property
+    def new_text(self) -> str | None:
+        """The file's text with the edits made (its text as read when there are none)."""
+        if self.scan.text is None or not self.edits:
+            return self.scan.text
+        return apply_edits(self.scan.text, self.edits)
+
+    def diff(self) -> str:
+        new = self.new_text
+        if not self.changed or self.scan.text is None or new is None:
+            return ""
+        return unified_diff(self.scan.text, new, safe(self.file))  # names never drive a tty
+
+
+@dataclass
+class PinPlan:
+    """Every file's plan; nothing has been written yet."""
+
+    files: list[FilePlan]
+    #: unique references answered, and how (lock, registry)
+    resolved: int = 0
+    from_lock: int = 0
+
+    @property
+    def failures(self) -> list[Failure]:
+        return [f for fp in self.files for f in fp.failures]
+
+    @property
+    def errors(self) -> list[ImgdigestError]:
+        return [e for fp in self.files for e in fp.scan.errors]
+
+    @property
+    def notes(self) -> list[Note]:
+        return [n for fp in self.files for n in (*fp.scan.notes, *fp.notes)]
+
+    @property
+    def changes(self) -> list[Change]:
+        return [c for fp in self.files for c in fp.changes]
+
+    @property
+    def changed_files(self) -> list[FilePlan]:
+        return [fp for fp in self.files if fp.changed]
+
+    @property
+    def exit_code(self) -> int:
+        """0, or the code of the first failure (resolution) or file error."""
+        for fp in self.files:
+            for failure in fp.failures:
+                return failure.exit_code
+            for error in fp.scan.errors:
+                return error.exit_code
+        return 0
+
+    def writable(self, partial: bool = False) -> list[FilePlan]:
+        """The files ``write`` would write: none when anything failed, unless ``partial``.
+
+        Files with an error of their own (invalid YAML, a refused edit) are never written.
+        """
+        if self.failures and not partial:
+            return []
+        return [
+            fp
+            for fp in self.changed_files
+            if fp.file != STDIN
+            and fp.scan.path is not None
+            and not fp.failures
+            and not fp.scan.errors
+        ]
+
+    def replacements(self, partial: bool = False) -> Iterator[Replacement]:
+        """The new contents, made one file at a time as the writer asks for them."""
+        for fp in self.writable(partial):
+            new, old = fp.new_text, fp.scan.text
+            assert new is not None and old is not None and fp.scan.path is not None
+            codec = fp.scan.encoding  # a UTF-16 file is written back in UTF-16, BOM and all
+            yield Replacement(fp.scan.path, new.encode(codec), old.encode(codec))
+
+    def write(self, partial: bool = False) -> list[str]:
+        """Write every changed file atomically (all renamed only once all are staged)."""
+        files = [fp.file for fp in self.writable(partial)]
+        replace_files(self.replacements(partial))
+        return files
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "files": len(self.files),
+            "files_changed": len(self.changed_files),
+            "references_changed": len(self.changes),
+            "unique_references": self.resolved,
+            "from_lock": self.from_lock,
+            "failures": len(self.failures),
+            "errors": len(self.errors),
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "changes": [c.to_json() for c in self.changes],
+            "failures": [f.to_json() for f in self.failures],
+            "errors": [str(e) for e in self.errors],
+            "notes": [str(n) for n in self.notes],
+            "summary": self.summary(),
+        }
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), indent=2)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What one site asks for and where its answer goes."""
+
+    site: ImageSite
+    mode: Mode
+    tagged: Reference  #: normalized ``name:tag`` to resolve (no digest)
+    current: str | None  #: the digest already pinned (update mode)
+    start: int
+    end: int
+    raw: str  #: ``text[start:end]``
+    line: int | None = None  #: where the edited value is, when not at the site itself
+    column: int | None = None
+
+    @property
+    def key(self) -> tuple[str, str, str | None]:
+        return (self.mode, str(self.tagged), self.current)

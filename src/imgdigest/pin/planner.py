@@ -1,0 +1,227 @@
+"""Planning a run: collect each file's targets, answer them all at once, edit, verify.
+
+One file's failure (a refused edit, an internal error) stays that file's: the others
+keep their pins.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+
+from imgdigest import platform as platforms
+from imgdigest.documents import (
+    DEFAULT_OPTIONS,
+    STDIN,
+    FileScan,
+    FinderOptions,
+    Note,
+    find_images,
+    scan_text,
+)
+from imgdigest.edits import Edit, apply_edits
+from imgdigest.errors import ImgdigestError, UsageError
+from imgdigest.pin.digests import Answer, DigestSource
+from imgdigest.pin.plan import (
+    DEFAULT_PIN,
+    Change,
+    Failure,
+    FilePlan,
+    PinOptions,
+    PinPlan,
+    Progress,
+    Target,
+)
+from imgdigest.pin.targets import expected_image, rewritten, site_note, site_target
+from imgdigest.resolver import AsyncResolver, ResolveOptions, run_with_resolver
+
+
+def _collect(scan: FileScan, options: PinOptions) -> tuple[FilePlan, list[Target]]:
+    plan = FilePlan(scan)
+    targets: list[Target] = []
+    if scan.text is None or scan.errors:
+        return plan, targets
+    for site in scan.sites:
+        try:
+            found = site_target(site, options)
+        except ImgdigestError as exc:
+            plan.failures.append(Failure(site.file, site.line, site.image, str(exc), exc.exit_code))
+            continue
+        if isinstance(found, Note):
+            plan.notes.append(found)
+        elif found is not None:
+            if site.alias:
+                plan.notes.append(
+                    site_note(site, "shared through a YAML anchor; every use is pinned")
+                )
+            targets.append(found)
+    return plan, targets
+
+
+def _collect_guarded(scan: FileScan, options: PinOptions) -> tuple[FilePlan, list[Target]]:
+    """``_collect``, with an unexpected failure kept as that file's failure."""
+    try:
+        return _collect(scan, options)
+    except Exception as exc:
+        plan = FilePlan(scan)
+        plan.failures.append(Failure(scan.file, None, "-", f"internal error: {exc!r}"))
+        return plan, []
+
+
+def _reason(exc: ImgdigestError, target: Target) -> str:
+    text = str(exc)
+    for prefix in (f"{target.tagged}: ", f"{target.site.image}: "):
+        if text.startswith(prefix):
+            return text[len(prefix) :]
+    return text
+
+
+def _finish(
+    plan: FilePlan,
+    targets: list[Target],
+    answers: dict[tuple[str, str, str | None], Answer],
+    notes: dict[tuple[str, str, str | None], str],
+    options: PinOptions,
+    finder: FinderOptions,
+) -> None:
+    scan = plan.scan
+    edits: list[Edit] = []
+    expected: dict[int, str] = {}  # id of site -> image it must read as afterwards
+    seen_spans: set[tuple[int, int]] = set()
+    for t in targets:
+        answer = answers[t.key]
+        if isinstance(answer, ImgdigestError):
+            plan.failures.append(
+                Failure(scan.file, t.site.line, t.site.image, _reason(answer, t), answer.exit_code)
+            )
+            continue
+        if t.key in notes:
+            plan.notes.append(Note(scan.file, t.site.line, f"{t.site.image}: {notes[t.key]}"))
+        new = rewritten(t, answer, options.keep_tag)
+        if new == t.raw:
+            continue
+        expected[id(t.site)] = expected_image(t.site, t, answer, options.keep_tag)
+        edits.append(Edit(t.start, t.end, new))
+        if (t.start, t.end) in seen_spans:
+            continue
+        seen_spans.add((t.start, t.end))
+        plan.changes.append(
+            Change(
+                file=scan.file,
+                line=t.line or t.site.line,
+                column=t.column or t.site.column,
+                old=t.raw,
+                new=new,
+                reference=str(t.tagged),
+                digest=answer,
+                mode=t.mode,
+                start=t.start,
+                end=t.end,
+            )
+        )
+    if not edits:
+        return
+    assert scan.text is not None
+    try:
+        new_text = apply_edits(scan.text, edits)
+    except UsageError as exc:
+        plan.failures.append(Failure(scan.file, None, "-", str(exc), exc.exit_code))
+        plan.changes.clear()
+        return
+    # Sites sharing a span with an edited one (anchors) read the new value too.
+    by_span = {(t.start, t.end): id(t.site) for t in targets if id(t.site) in expected}
+    if options.verify:
+        problem = _verify(scan, new_text, expected, by_span, finder)
+        if problem is not None:
+            plan.failures.append(Failure(scan.file, problem[0], problem[1], problem[2], 1))
+            plan.changes.clear()
+            return
+    plan.edits = edits
+
+
+def _verify(
+    scan: FileScan,
+    new_text: str,
+    expected: dict[int, str],
+    by_span: dict[tuple[int, int], int],
+    finder: FinderOptions,
+) -> tuple[int | None, str, str] | None:
+    """Scan the edited text again: same sites, the expected images, nothing else moved."""
+    again = scan_text(new_text, scan.file, reader=scan.source, options=finder)
+    if again.errors:
+        return None, "-", f"the edited file no longer parses ({again.errors[0]}); left alone"
+    if len(again.sites) != len(scan.sites):
+        return None, "-", "the edit would change which images the file names; left alone"
+    for before, after in zip(scan.sites, again.sites, strict=True):
+        site_id = id(before)
+        if site_id not in expected:
+            site_id = by_span.get((before.start, before.end), site_id)
+        want = expected.get(site_id, before.image)
+        if after.image != want or after.path != before.path:
+            why = f"the edit would read back as {after.image!r}; left alone"
+            return before.line, before.image, why
+    return None
+
+
+async def plan_scans(
+    scans: Iterable[FileScan],
+    options: PinOptions = DEFAULT_PIN,
+    resolver: AsyncResolver | None = None,
+    *,
+    finder: FinderOptions = DEFAULT_OPTIONS,
+    progress: Progress | None = None,
+) -> PinPlan:
+    """Plan the pins of already scanned files, resolving through ``resolver`` if given."""
+    collected = [_collect_guarded(scan, options) for scan in scans]
+    all_targets = [t for _, ts in collected for t in ts]
+    answers_for = DigestSource(options, resolver, progress)
+    answers = await answers_for.answer(all_targets)
+    for plan, targets in collected:
+        try:
+            _finish(plan, targets, answers, answers_for.notes, options, finder)
+        except Exception as exc:  # one file's bug must not lose the others' pins
+            plan.edits.clear()
+            plan.changes.clear()
+            plan.failures.append(Failure(plan.file, None, "-", f"internal error: {exc!r}"))
+    return PinPlan(
+        files=[p for p, _ in collected],
+        resolved=len(answers),
+        from_lock=answers_for.from_lock,
+    )
+
+
+def plan_paths(
+    paths: Iterable[str],
+    options: PinOptions = DEFAULT_PIN,
+    resolve_options: ResolveOptions | None = None,
+    *,
+    finder: FinderOptions = DEFAULT_OPTIONS,
+    progress: Progress | None = None,
+) -> PinPlan:
+    """Find the images under ``paths`` and plan their pins (nothing is written)."""
+    if options.platform:
+        platforms.parse(options.platform)  # a bad specifier is a usage error up front
+    scans = list(find_images(paths, finder))
+    if options.offline:
+        return asyncio.run(plan_scans(scans, options, None, finder=finder, progress=progress))
+    return run_with_resolver(
+        resolve_options,
+        lambda r: plan_scans(scans, options, r, finder=finder, progress=progress),
+    )
+
+
+def pin_text_document(
+    text: str,
+    file: str = STDIN,
+    options: PinOptions = DEFAULT_PIN,
+    resolve_options: ResolveOptions | None = None,
+    *,
+    finder: FinderOptions = DEFAULT_OPTIONS,
+) -> PinPlan:
+    """Plan the pins of one file's text (``file`` decides which reader reads it)."""
+    scans = [scan_text(text, file, options=finder)]
+    if options.offline:
+        return asyncio.run(plan_scans(scans, options, None, finder=finder))
+    return run_with_resolver(
+        resolve_options, lambda r: plan_scans(scans, options, r, finder=finder)
+    )
