@@ -187,3 +187,35 @@ def test_credentials_come_from_a_mounted_dockerconfigjson_secret(
     resp = answer(review, server.post("/mutate", review))
     assert _images(patched(workload("Pod", ref), resp)) == [f"{ref}@{pushed.digest}"]
     assert registry_basic.password not in server.log()
+
+
+def test_a_malformed_digest_is_left_alone_by_default_and_reported_under_strict(
+    webhook_factory, validating
+):
+    """Gatekeeper's rule calls ``nginx@sha256:abc`` pinned; the strict one does not, and
+    mutate says so in ``/validate``'s words instead of replacing a digest the user wrote."""
+    review = admission_review(workload("Pod", "nginx@sha256:abc"))
+    lenient = answer(review, validating.post("/mutate", review))
+    assert lenient == {"uid": review["request"]["uid"], "allowed": True}
+    strict = webhook_factory("--strict")
+    denied = answer(review, strict.post("/mutate", review))
+    assert denied["allowed"] is False and "patch" not in denied
+    assert (
+        denied["status"]["message"]
+        == "container <c0> uses an image with an invalid digest <nginx@sha256:abc>"
+    )
+    warned = answer(
+        review, webhook_factory("--strict", "--on-resolve-error", "allow").post("/mutate", review)
+    )
+    assert warned["allowed"] is True and "patch" not in warned
+    assert warned["warnings"] == [
+        "container <c0> uses an image with an invalid digest <nginx@sha256:abc>"
+    ]
+
+
+def test_under_strict_an_old_malformed_digest_is_not_kept():
+    from imgdigest.webhook.mutate import old_pins
+
+    old = workload("Pod", "nginx@sha256:abc")
+    assert list(old_pins(old).values()) == ["nginx@sha256:abc"]
+    assert old_pins(old, strict=True) == {}

@@ -4,9 +4,12 @@ Pinning the template of a Deployment (not only its Pods) gives every replica of 
 rollout the same digest even if the tag moves half-way through, and the Pods it creates
 arrive already pinned, so they cost nothing. The patch replaces image strings only,
 keeps the tag (``nginx:1.25`` -> ``nginx:1.25@sha256:...``), and touches only images
-that ``check`` finds without a digest (the same test, so the two endpoints never
-disagree about what is pinned), so a second call returns no patch and
-``reinvocationPolicy: IfNeeded`` is safe.
+that are not pinned by the rule ``/validate`` applies (``imgdigest.pinned.is_pinned``,
+with the ``strict`` setting), so the two endpoints never disagree about what is pinned,
+a second call returns no patch and ``reinvocationPolicy: IfNeeded`` is safe. Under
+``strict`` an image whose digest is malformed is not pinned, but its digest is the
+user's: it is reported with ``check``'s message (a failure, as a lookup error is), not
+replaced.
 
 On UPDATE, an image whose text is the same as in ``oldObject``, where the old object
 had pinned it, gets the old digest back without asking the registry. A GitOps tool
@@ -19,9 +22,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from imgdigest.check import has_digest, is_exempt
+from imgdigest.check import is_exempt, message
 from imgdigest.errors import ImgdigestError
 from imgdigest.kubernetes import ImageSlot, Path, image_slots, json_pointer
+from imgdigest.pinned import has_digest, is_pinned, strict_problem
 from imgdigest.reference import pin_text
 from imgdigest.webhook.config import WebhookConfig
 from imgdigest.webhook.lookup import Lookup
@@ -37,13 +41,13 @@ class MutationResult:
 
 
 def pin_candidates(obj: Any, config: WebhookConfig) -> list[tuple[ImageSlot[Any], str]]:
-    """Slots whose string image has no digest, is not exempted and is configured to pin."""
+    """Slots whose string image is not pinned, is not exempted and is configured to pin."""
     if not isinstance(obj, dict):
         return []
     out = []
     for slot in image_slots(obj):
         image = slot.image
-        if not isinstance(image, str) or not image or has_digest(image):
+        if not isinstance(image, str) or not image or is_pinned(image, strict=config.strict):
             continue
         if is_exempt(image, config.exempt_images):
             continue
@@ -62,13 +66,13 @@ def _identity(slot: ImageSlot[Any]) -> tuple[Path, str, object]:
     return spec_path, str(list_key), name
 
 
-def old_pins(old_obj: Any) -> dict[tuple[Path, str, object], str]:
+def old_pins(old_obj: Any, strict: bool = False) -> dict[tuple[Path, str, object], str]:
     """Pinned images of the old object, by container identity."""
     if not isinstance(old_obj, dict):
         return {}
     pins = {}
     for slot in image_slots(old_obj):
-        if isinstance(slot.image, str) and has_digest(slot.image):
+        if isinstance(slot.image, str) and is_pinned(slot.image, strict=strict):
             pins[_identity(slot)] = slot.image
     return pins
 
@@ -86,10 +90,15 @@ async def mutate(
     candidates = pin_candidates(obj, config)
     if not candidates:
         return result
-    kept = old_pins(old_obj) if operation == "UPDATE" and config.keep_old_digests else {}
+    keep = operation == "UPDATE" and config.keep_old_digests
+    kept = old_pins(old_obj, config.strict) if keep else {}
     pinned: dict[int, str] = {}  # candidate index -> new image text
     to_resolve: list[tuple[int, ImageSlot[Any], str]] = []
     for i, (slot, image) in enumerate(candidates):
+        problem = strict_problem(image) if has_digest(image) else None
+        if problem is not None:  # only under strict: a digest the user wrote, malformed
+            result.failures.append(message(_who(slot), problem, image))
+            continue
         old = kept.get(_identity(slot))
         if old is not None and old.split("@", 1)[0] == image:
             pinned[i] = old
