@@ -24,9 +24,10 @@ from __future__ import annotations
 class ImgdigestError(Exception):
     """Base of every error the library raises on purpose.
 
-    ``reference`` and ``host`` name the input the message is about, when there is one,
-    so callers need not parse the text; ``reason`` is the message without that name
-    (``not found``), for callers that combine several answers into one line.
+    ``reference``, ``host``, ``file`` and ``line`` name the input the message is about,
+    when there is one, so callers need not parse the text; ``reason`` is the message
+    without that name (``not found``), for callers that combine several answers into one
+    line.
     """
 
     exit_code = 1
@@ -37,11 +38,15 @@ class ImgdigestError(Exception):
         *,
         reference: str | None = None,
         host: str | None = None,
+        file: str | None = None,
+        line: int | None = None,
         reason: str | None = None,
     ) -> None:
         super().__init__(message)
         self.reference = reference
         self.host = host
+        self.file = file
+        self.line = line
         self.reason = reason if reason is not None else message
 
 
@@ -105,7 +110,9 @@ class NetworkError(ImgdigestError):
 
     exit_code = 5
 
-    def __init__(self, message: str = "", *, cause: str | None = None, **named: str | None) -> None:
+    def __init__(
+        self, message: str = "", *, cause: str | None = None, **named: str | int | None
+    ) -> None:
         super().__init__(message, **named)
         self.cause = cause
 

@@ -159,14 +159,12 @@ class DocumentSyntaxError(DocumentError):
     def __init__(
         self, file: str, line: int | None, problem: str, column: int | None = None
     ) -> None:
-        self.file = file
-        self.line = line
-        self.column = column
-        self.problem = problem
         where = f"{file}:{line}" if line is not None else file
         if line is not None and column is not None:
             where += f":{column}"
-        super().__init__(f"{where}: {problem}")
+        super().__init__(f"{where}: {problem}", file=file, line=line, reason=problem)
+        self.column = column
+        self.problem = problem
 
 
 @dataclass(slots=True)
