@@ -33,8 +33,17 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from imgdigest import report as reports
 from imgdigest.digest import Digest
-from imgdigest.documents import FileScan, FinderOptions, ImageSite, Note, find_images
+from imgdigest.documents import (
+    STDIN,
+    FileScan,
+    FinderOptions,
+    ImageSite,
+    Note,
+    find_images,
+    scan_text,
+)
 from imgdigest.documents.model import DockerfileImage, DocumentSyntaxError
 from imgdigest.errors import DocumentError, ImgdigestError
 from imgdigest.kubernetes import (
@@ -68,6 +77,9 @@ PHRASES: Mapping[str, str] = {
     "tag-moved": "uses a digest its tag no longer points at",
     "unverified": "uses an image that could not be verified",
 }
+
+#: Each rule as SARIF lists it: "uses an image without a digest" is "an image without a digest".
+RULES = [reports.Rule(rule, phrase.removeprefix("uses ")) for rule, phrase in PHRASES.items()]
 
 Compat = Literal["gatekeeper"]
 
@@ -125,6 +137,63 @@ class CheckReport:
         if self.errors:
             return 2
         return 1 if self.violations else 0
+
+    def to_report(self) -> reports.Report:
+        """The findings in the shape every output format (text, JSON, SARIF...) writes."""
+        findings = [
+            reports.Finding(
+                file=v.file,
+                line=v.line,
+                column=v.column,
+                rule=v.rule,
+                message=v.message,
+                detail=v.detail,
+                extra={
+                    "image": v.site.image,
+                    "role": v.site.role,
+                    "name": v.site.name,
+                    "kind": v.site.kind,
+                    "object": v.site.object_name,
+                    "namespace": v.site.namespace,
+                    "path": v.site.field_path or None,
+                    "document": v.site.document,
+                },
+            )
+            for v in self.violations
+        ]
+        errors = [
+            reports.Finding(
+                file=e.file or "?",
+                line=e.line,
+                column=getattr(e, "column", None),
+                rule="unreadable",
+                message=getattr(e, "problem", str(e)),
+            )
+            for e in self.errors
+        ]
+        notes = [
+            reports.Finding(n.file, n.line, None, "skipped", n.message, level="note")
+            for n in self.notes
+        ]
+        return reports.Report(
+            command="check",
+            findings=findings,
+            errors=errors,
+            notes=notes,
+            files=list(dict.fromkeys(self.files)),
+            rules=RULES,
+            summary={
+                "files": len(self.files),
+                "images": self.images,
+                "violations": len(self.violations),
+                "errors": len(self.errors),
+                "exit_code": self.exit_code,
+            },
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """What ``check --format json`` prints."""
+        return self.to_report().to_json()
 
 
 # --- the rule ----------------------------------------------------------------------------
@@ -269,9 +338,23 @@ def check_paths(
     verifier: Verifier | None = None,
 ) -> CheckReport:
     """Run the check over files and directories; errors stay with their file."""
+    return check_scans(find_images(paths, _finder_options(options)), options, verifier)
+
+
+def check_text(
+    text: str, file: str = STDIN, options: CheckOptions = CheckOptions()
+) -> CheckReport:
+    """Run the check over one text; ``file`` (its name) decides which reader reads it."""
+    return check_scans([scan_text(text, file, options=_finder_options(options))], options)
+
+
+def check_scans(
+    scans: Iterable[FileScan], options: CheckOptions, verifier: Verifier | None = None
+) -> CheckReport:
+    """The check of files already scanned (``verifier`` asks about the pinned ones)."""
     report = CheckReport()
     pinned: list[ImageSite] = []
-    for scan in find_images(paths, _finder_options(options)):
+    for scan in scans:
         report.files.append(scan.file)
         report.images += len(scan.sites)
         report.notes.extend(scan.notes)

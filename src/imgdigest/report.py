@@ -71,6 +71,28 @@ class Report:
     rules: Sequence[Rule] = ()
     summary: dict[str, Any] = field(default_factory=dict)
 
+    def to_json(self) -> dict[str, Any]:
+        def obj(f: Finding) -> dict[str, Any]:
+            out: dict[str, Any] = {
+                "file": f.file,
+                "line": f.line,
+                "column": f.column,
+                "rule": f.rule,
+                "message": f.message,
+            }
+            if f.detail:
+                out["detail"] = f.detail
+            out.update(f.extra)
+            return out
+
+        return {
+            "command": self.command,
+            "findings": [obj(f) for f in self.findings],
+            "errors": [obj(f) for f in self.errors],
+            "notes": [obj(f) for f in self.notes],
+            "summary": self.summary,
+        }
+
 
 def text(report: Report) -> str:
     lines = []
@@ -83,33 +105,7 @@ def text(report: Report) -> str:
 
 
 def _json(report: Report) -> str:
-    def obj(f: Finding) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "file": f.file,
-            "line": f.line,
-            "column": f.column,
-            "rule": f.rule,
-            "message": f.message,
-        }
-        if f.detail:
-            out["detail"] = f.detail
-        out.update(f.extra)
-        return out
-
-    return (
-        json.dumps(
-            {
-                "command": report.command,
-                "findings": [obj(f) for f in report.findings],
-                "errors": [obj(f) for f in report.errors],
-                "notes": [obj(f) for f in report.notes],
-                "summary": report.summary,
-            },
-            indent=2,
-            ensure_ascii=False,
-        )
-        + "\n"
-    )
+    return json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n"
 
 
 def _escape_data(value: str) -> str:

@@ -6,14 +6,11 @@ import argparse
 import sys
 
 from imgdigest import report as reports
-from imgdigest.check import PHRASES, CheckOptions, CheckReport, check_paths, load_constraint
+from imgdigest.check import CheckOptions, check_paths, load_constraint
 from imgdigest.cli._common import PATH, nonblank
 from imgdigest.display import count, problem
 from imgdigest.documents import FinderOptions, load_config
 from imgdigest.errors import UsageError
-
-#: "uses an image without a digest" describes the rule as "an image without a digest".
-_RULES = [reports.Rule(rule, phrase.removeprefix("uses ")) for rule, phrase in PHRASES.items()]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -108,60 +105,6 @@ def _options(args: argparse.Namespace) -> CheckOptions:
     )
 
 
-def to_report(result: CheckReport) -> reports.Report:
-    """The check's result as generic findings for the report writers."""
-    findings = [
-        reports.Finding(
-            file=v.file,
-            line=v.line,
-            column=v.column,
-            rule=v.rule,
-            message=v.message,
-            detail=v.detail,
-            extra={
-                "image": v.site.image,
-                "role": v.site.role,
-                "name": v.site.name,
-                "kind": v.site.kind,
-                "object": v.site.object_name,
-                "namespace": v.site.namespace,
-                "path": v.site.field_path or None,
-                "document": v.site.document,
-            },
-        )
-        for v in result.violations
-    ]
-    errors = [
-        reports.Finding(
-            file=getattr(e, "file", "?"),
-            line=getattr(e, "line", None),
-            column=getattr(e, "column", None),
-            rule="unreadable",
-            message=getattr(e, "problem", str(e)),
-        )
-        for e in result.errors
-    ]
-    notes = [
-        reports.Finding(n.file, n.line, None, "skipped", n.message, level="note")
-        for n in result.notes
-    ]
-    return reports.Report(
-        command="check",
-        findings=findings,
-        errors=errors,
-        notes=notes,
-        files=list(dict.fromkeys(result.files)),
-        rules=_RULES,
-        summary={
-            "files": len(result.files),
-            "images": result.images,
-            "violations": len(result.violations),
-            "errors": len(result.errors),
-            "exit_code": result.exit_code,
-        },
-    )
-
-
 def run(args: argparse.Namespace) -> int:
     options = _options(args)
     verifier = None
@@ -174,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
             result = check_paths(args.paths, options, verifier=verifier)
     else:
         result = check_paths(args.paths, options)
-    report = to_report(result)
+    report = result.to_report()
     if args.format == "text":
         sys.stdout.write(reports.text(report))
         for error in report.errors:
