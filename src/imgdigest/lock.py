@@ -258,6 +258,36 @@ def read_lock(paths: str | Path | Iterable[str | Path]) -> Lock:
     return lock
 
 
+@dataclass
+class LockReport:
+    """What a lock run found: the entries, what could not be resolved, the files read."""
+
+    lock: Lock
+    failures: list[Failure]
+    scans: list[FileScan]
+
+    @property
+    def errors(self) -> list[ImgdigestError]:
+        """Files that could not be read (each names its file and line)."""
+        return [e for s in self.scans for e in s.errors]
+
+    @property
+    def exit_code(self) -> int:
+        """The first failure's code (a lock with holes must not be written), else the
+        first unreadable file's, else 0."""
+        if self.failures:
+            return self.failures[0].exit_code
+        return self.errors[0].exit_code if self.errors else 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **self.lock.to_json(),
+            "failures": [f.to_json() for f in self.failures],
+            "errors": [str(e) for e in self.errors],
+            "files": [s.file for s in self.scans],
+        }
+
+
 async def lock_scans(
     scans: Iterable[FileScan], resolver: AsyncResolver, platform: str | None = None
 ) -> tuple[Lock, list[Failure]]:
@@ -308,10 +338,10 @@ def lock_paths(
     *,
     platform: str | None = None,
     finder: FinderOptions = DEFAULT_OPTIONS,
-) -> tuple[Lock, list[Failure], list[FileScan]]:
+) -> LockReport:
     """Find the images under ``paths`` and record what their tags resolve to now."""
     if platform:
         platforms.parse(platform)
     scans = list(find_images(paths, finder))
     lock, failures = run_with_resolver(resolve_options, lambda r: lock_scans(scans, r, platform))
-    return lock, failures, scans
+    return LockReport(lock, failures, scans)

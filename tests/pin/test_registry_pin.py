@@ -102,7 +102,8 @@ def test_lock_then_offline_pin_gives_the_online_result(registry_http, unique_rep
     host = registry_http.host
     f = write(tmp_home, pod(f"{host}/{unique_repo}:a", f"'{host}/{unique_repo}:b'"))
     opts = options(registry_http, tmp_home)
-    lock, failures, _ = lock_paths([str(f)], opts)
+    report = lock_paths([str(f)], opts)
+    lock, failures = report.lock, report.failures
     assert failures == [] and len(lock) == 2
     online = plan_paths([str(f)], PinOptions(), opts)
     offline = plan_paths([str(f)], PinOptions(lock=lock, offline=True))

@@ -49,24 +49,24 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     check_paths(args.paths)
     with explained(args) as trace:
-        lock, failures, scans = lock_paths(
+        report = lock_paths(
             args.paths,
             resolve_options(args, trace),
             platform=args.platform,
             finder=finder_options(args),
         )
-    errors = [e for s in scans for e in s.errors]
-    for error in errors:
+    for error in report.errors:
         print(problem("error", str(error)), file=sys.stderr)
-    for failure in failures:
+    for failure in report.failures:
         print(safe(str(failure)), file=sys.stderr)
-    if failures:
-        return failures[0].exit_code
-    text = lock.dumps()
+    if report.failures:
+        return report.exit_code
+    text = report.lock.dumps()
     if args.output:
         replace_files([Replacement(Path(args.output), text.encode("utf-8"))])
     else:
         sys.stdout.write(text)
     if not args.quiet:
-        warn(f"locked {count(len(lock), 'reference')} from {count(len(scans), 'file')}")
-    return errors[0].exit_code if errors else 0
+        files = count(len(report.scans), "file")
+        warn(f"locked {count(len(report.lock), 'reference')} from {files}")
+    return report.exit_code
