@@ -85,7 +85,7 @@ class Resolution:
     """The answer for one reference."""
 
     given: str
-    reference: Reference
+    reference: Reference | None  #: None for a local image (``oci:``, ``docker-archive:``)
     digest: str
     media_type: str
     size: int
@@ -106,7 +106,9 @@ class Resolution:
         return "platform manifest" if self.index_digest else "manifest"
 
     def full_ref(self, keep_tag: bool = True) -> str:
-        """``registry/repo:tag@digest`` in normalized form."""
+        """``registry/repo:tag@digest`` in normalized form (a local image keeps its path)."""
+        if self.reference is None:
+            return f"{self.given.split('@', 1)[0]}@{self.digest}"
         ref = self.reference.without_digest()
         if not keep_tag:
             ref = ref.without_tag()
@@ -120,10 +122,10 @@ class Resolution:
         ref = self.reference
         return {
             "reference": self.given,
-            "name": ref.name,
-            "registry": ref.domain,
-            "repository": ref.path,
-            "tag": ref.tag,
+            "name": ref.name if ref else None,
+            "registry": ref.domain if ref else None,
+            "repository": ref.path if ref else None,
+            "tag": ref.tag if ref else None,
             "digest": self.digest,
             "kind": self.kind,
             "media_type": self.media_type,

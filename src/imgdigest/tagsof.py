@@ -48,6 +48,17 @@ class TagsOf:
     tags_listed: int
     method: str  # "tag list manifest map" or "HEAD per tag"
     failed: list[tuple[str, str]]  # tags that could not be resolved, with the reason
+    reference: str = ""  # as the caller gave it
+    digest: str = ""  # the digest looked for
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "reference": self.reference,
+            "digest": self.digest,
+            "tags": [m.to_json() for m in self.matches],
+            "tags_listed": self.tags_listed,
+            "method": self.method,
+        }
 
 
 def registry_endpoint(resolver: AsyncResolver, ref: Reference) -> Endpoint:

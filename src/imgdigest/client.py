@@ -1,0 +1,592 @@
+"""The public sessions: every job of the command line as a method, async and blocking.
+
+An :class:`AsyncClient` is one session: one transport (connections, tokens, the
+``/v2/`` answers), one content cache and one in-flight table shared by every call, so a
+program that resolves, inspects and copies pays for each registry's login once. A
+:class:`Client` runs the same methods on an event loop of its own, for scripts and
+notebooks. Both take a reference in any form a user types: a registry reference, or a
+local image (``oci:DIR[:TAG]``, ``docker-archive:FILE[:REF]``).
+
+Results are the library's typed objects; each has a ``to_json()`` that the command
+line's ``--format json`` prints, so a program and the CLI read the same fields.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
+
+from imgdigest import platform as platforms
+from imgdigest import reference as references
+from imgdigest.check import CheckOptions, CheckReport, check_paths, registry_verifier
+from imgdigest.copy import DEFAULT_CHUNK_SIZE, CopyReport, copy, open_destination
+from imgdigest.documents import DEFAULT_OPTIONS, FinderOptions, find_images, scan_text
+from imgdigest.drift import DriftReport, drift_scans
+from imgdigest.errors import ImgdigestError, UsageError
+from imgdigest.explore import config_bytes, layers, pick_layers, select, tree
+from imgdigest.inspect import (
+    ImageConfig,
+    ImageTree,
+    LayerList,
+    ManifestInfo,
+    TagList,
+    resolve_local,
+)
+from imgdigest.layerfiles import FileEntry, entries
+from imgdigest.lock import LockReport, lock_scans
+from imgdigest.pin import PinOptions, PinPlan, plan_scans
+from imgdigest.platform import Platform
+from imgdigest.reference import Reference
+from imgdigest.registry.tags import PAGE_SIZE, TagPage, list_tags, merge_manifests
+from imgdigest.resolver import AsyncResolver, Resolution, ResolveOptions
+from imgdigest.sources import ImageSource, is_local, open_source
+from imgdigest.sources.base import prefetch_iter, sync_iter
+from imgdigest.tagsof import TagsOf, registry_endpoint, tags_of
+
+T = TypeVar("T")
+PlatformSpec = str | Platform | None
+
+DEFAULT_PIN = PinOptions()
+DEFAULT_CHECK = CheckOptions()
+
+
+@dataclass(frozen=True)
+class LayerFile:
+    """One entry of a layer's tar stream, with the layer it is in."""
+
+    layer: int
+    layer_digest: str
+    entry: FileEntry
+
+    def to_json(self) -> dict[str, Any]:
+        return {"layer": self.layer, **self.entry.to_json()}
+
+
+@dataclass
+class LayerFiles:
+    """The image and layers chosen, and their entries as they stream (iterate once)."""
+
+    image: LayerList
+    _entries: Iterator[LayerFile]
+
+    def __iter__(self) -> Iterator[LayerFile]:
+        return self._entries
+
+
+@dataclass
+class AsyncLayerFiles:
+    """:class:`LayerFiles` for ``async for``."""
+
+    image: LayerList
+    _entries: AsyncIterator[LayerFile]
+
+    def __aiter__(self) -> AsyncIterator[LayerFile]:
+        return self._entries
+
+
+def _platform(spec: PlatformSpec) -> Platform | None:
+    return platforms.parse(spec) if isinstance(spec, str) else spec
+
+
+class AsyncClient:
+    """Every job over one shared session; use as ``async with AsyncClient() as c``."""
+
+    def __init__(
+        self, options: ResolveOptions | None = None, *, resolver: AsyncResolver | None = None
+    ) -> None:
+        self.options = options or ResolveOptions()
+        self._resolver = resolver
+        self._owned = resolver is None
+
+    @property
+    def resolver(self) -> AsyncResolver:
+        """The resolver behind this session (created on first use, inside the loop)."""
+        if self._resolver is None:
+            self._resolver = AsyncResolver(self.options)
+        return self._resolver
+
+    async def aclose(self) -> None:
+        if self._resolver is not None and self._owned:
+            await self._resolver.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    @asynccontextmanager
+    async def source(self, ref: str) -> AsyncIterator[ImageSource]:
+        """Where ``ref`` lives (registry, layout or archive), closed after use."""
+        src = open_source(ref, self.resolver)
+        try:
+            yield src
+        finally:
+            await src.aclose()
+
+    # -- digests ----------------------------------------------------------------------
+
+    async def resolve(
+        self, ref: str | Reference, platform: PlatformSpec = None, *, children: bool = False
+    ) -> Resolution:
+        """The digest ``ref`` names (of its ``platform`` child when one is given)."""
+        if isinstance(ref, str) and is_local(ref):
+            async with self.source(ref) as src:
+                return await resolve_local(src, ref, _platform(platform), children)
+        return await self.resolver.resolve(ref, platform, children)
+
+    async def resolve_many(
+        self,
+        refs: Iterable[str | Reference],
+        platform: PlatformSpec = None,
+        *,
+        children: bool = False,
+    ) -> list[Resolution | ImgdigestError]:
+        """Every reference's answer in input order, each failure in its place.
+
+        Registry references share one token request per registry; local ones are read
+        from their layouts and archives.
+        """
+        items = list(refs)
+        remote = [r for r in items if not (isinstance(r, str) and is_local(r))]
+        answers: dict[int, Resolution | ImgdigestError] = {}
+        if remote:
+            got = await self.resolver.resolve_many(remote, platform, children)
+            positions = [n for n, r in enumerate(items) if r in remote]
+            answers.update(zip(positions, got, strict=True))
+        for n, item in enumerate(items):
+            if n in answers:
+                continue
+            try:
+                answers[n] = await self.resolve(item, platform, children=children)
+            except ImgdigestError as exc:
+                answers[n] = exc
+        return [answers[n] for n in range(len(items))]
+
+    # -- inspecting -------------------------------------------------------------------
+
+    async def manifest(self, ref: str, platform: PlatformSpec = None) -> ManifestInfo:
+        """The manifest or index ``ref`` names, byte for byte (a platform's, if given)."""
+        async with self.source(ref) as src:
+            return ManifestInfo.of(ref, await select(src, platform, need_image=False))
+
+    async def config(self, ref: str, platform: PlatformSpec = None) -> ImageConfig:
+        """An image's config; an index without ``platform`` gives this machine's."""
+        async with self.source(ref) as src:
+            sel = await select(src, platform)
+            raw = await config_bytes(src, sel.manifest, sel.digest)
+        cfg = sel.manifest.config
+        digest = cfg.digest if cfg is not None else ""
+        return ImageConfig(ref, sel.digest, digest, raw, sel.platform, sel.defaulted)
+
+    async def layers(self, ref: str, platform: PlatformSpec = None) -> LayerList:
+        """An image's layers with the diff_ids its config records."""
+        async with self.source(ref) as src:
+            sel = await select(src, platform)
+            rows = await layers(src, sel)
+        return LayerList(ref, sel.digest, rows, sel.platform, sel.defaulted)
+
+    async def tree(self, ref: str) -> ImageTree:
+        """Everything below ``ref``: index, platform manifests, configs and layers."""
+        async with self.source(ref) as src:
+            return ImageTree(ref, await tree(src))
+
+    async def blob(self, ref: str) -> AsyncIterator[bytes]:
+        """A blob's bytes as they arrive (``NAME@DIGEST`` or ``oci:DIR@DIGEST``).
+
+        The stream is hashed as it goes and raises ``VerificationError`` at its end when
+        the bytes do not match: keep what it gave only once it ended cleanly.
+        """
+        digest = blob_digest(ref)
+        async with self.source(ref) as src:
+            async for chunk in src.stream(digest):
+                yield chunk
+
+    async def files(
+        self, ref: str, platform: PlatformSpec = None, layer: str | None = None
+    ) -> AsyncLayerFiles:
+        """The entries of an image's layers (or of one: an index, or a digest prefix).
+
+        The image and its layers are looked up now (``.image`` says which were chosen);
+        the layers are streamed and verified as the result is iterated, never stored.
+        The tar parsing runs in a worker thread so the event loop keeps serving.
+        """
+        src = open_source(ref, self.resolver)
+        try:
+            sel = await select(src, platform)
+            chosen = pick_layers(await layers(src, sel), layer, ref)
+        except BaseException:
+            await src.aclose()
+            raise
+
+        async def walk() -> AsyncIterator[LayerFile]:
+            try:
+                for lay in chosen:
+                    digest = lay.descriptor.digest
+                    async for entry in _parsed(src.stream(digest), src.at(digest)):
+                        yield LayerFile(lay.index, digest, entry)
+            finally:
+                await src.aclose()
+
+        image = LayerList(ref, sel.digest, chosen, sel.platform, sel.defaulted)
+        return AsyncLayerFiles(image, walk())
+
+    async def tags(self, repository: str, *, page_size: int | None = PAGE_SIZE) -> TagList:
+        """Every tag of a registry repository, following the registry's pages."""
+        names: list[str] = []
+        manifests: dict[str, dict[str, Any]] = {}
+        async for page in self.tag_pages(repository, page_size=page_size):
+            names.extend(page.tags)
+            merge_manifests(manifests, page)
+        return TagList(_repository(repository).name, names, manifests)
+
+    def tag_pages(
+        self, repository: str, *, page_size: int | None = PAGE_SIZE
+    ) -> AsyncIterator[TagPage]:
+        """The tag list page by page, as the registry sends it (for very long lists)."""
+        endpoint = registry_endpoint(self.resolver, _repository(repository))
+        return list_tags(self.resolver.transport, endpoint, page_size)
+
+    async def tags_of(self, ref: str) -> TagsOf:
+        """The tags of ``NAME@DIGEST``'s repository that name the digest, or an index holding it."""
+        parsed = references.parse_normalized(ref)
+        if not parsed.digest:
+            raise UsageError(f"{ref}: give the digest to look for: NAME@sha256:...")
+        found = await tags_of(self.resolver, parsed, parsed.digest)
+        return replace(found, reference=ref, digest=parsed.digest)
+
+    # -- moving -------------------------------------------------------------------------
+
+    async def copy(
+        self,
+        src: str,
+        dst: str,
+        platform: PlatformSpec = None,
+        *,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> CopyReport:
+        """Copy an image or a whole index by digest (or only ``platform``'s manifest)."""
+        if chunk_size <= 0:
+            raise UsageError("chunk size must be positive")
+        async with self.source(src) as source:
+            dest = open_destination(dst, self.resolver, chunk_size)
+            return await copy(source, dest, _platform(platform), progress)
+
+    # -- files --------------------------------------------------------------------------
+
+    async def pin(
+        self,
+        paths: Iterable[str],
+        options: PinOptions = DEFAULT_PIN,
+        *,
+        finder: FinderOptions = DEFAULT_OPTIONS,
+    ) -> PinPlan:
+        """Plan the pins of the images under ``paths``; ``plan.write()`` applies them."""
+        scans = list(find_images(paths, finder))
+        return await plan_scans(scans, options, self._online(options), finder=finder)
+
+    async def pin_text(
+        self,
+        text: str,
+        file: str = "-",
+        options: PinOptions = DEFAULT_PIN,
+        *,
+        finder: FinderOptions = DEFAULT_OPTIONS,
+    ) -> PinPlan:
+        """Plan the pins of one text; ``file`` (its name) decides which reader reads it."""
+        scans = [scan_text(text, file, options=finder)]
+        return await plan_scans(scans, options, self._online(options), finder=finder)
+
+    async def drift(
+        self,
+        paths: Iterable[str],
+        *,
+        offline: bool = False,
+        finder: FinderOptions = DEFAULT_OPTIONS,
+    ) -> DriftReport:
+        """Unpinned images, pins whose tag moved, and pinned digests no longer there."""
+        scans = list(find_images(paths, finder))
+        return await drift_scans(scans, None if offline else self.resolver)
+
+    async def lock(
+        self,
+        paths: Iterable[str],
+        *,
+        platform: str | None = None,
+        finder: FinderOptions = DEFAULT_OPTIONS,
+    ) -> LockReport:
+        """What every tag under ``paths`` resolves to now, as a lock file's entries."""
+        if platform:
+            platforms.parse(platform)
+        scans = list(find_images(paths, finder))
+        found, failures = await lock_scans(scans, self.resolver, platform)
+        return LockReport(found, failures, scans)
+
+    async def check(
+        self, paths: Iterable[str], options: CheckOptions = DEFAULT_CHECK
+    ) -> CheckReport:
+        """``check`` over files; with ``options.verify`` digests are asked of the registry."""
+        if not options.verify:
+            return check_paths(paths, options)
+        verifier = registry_verifier(self.options)
+        return await asyncio.to_thread(check_paths, list(paths), options, verifier=verifier)
+
+    def _online(self, options: PinOptions) -> AsyncResolver | None:
+        return None if options.offline else self.resolver
+
+
+class Client:
+    """The blocking face of :class:`AsyncClient`: the same methods, on a loop of its own.
+
+    ``files`` and ``blob`` return iterators; consume them before the next call.
+    """
+
+    def __init__(self, options: ResolveOptions | None = None) -> None:
+        self._loop = asyncio.new_event_loop()
+        self.aio = AsyncClient(options)
+        self.run(_started(self.aio))  # its locks and semaphores bind to this loop
+
+    def run(self, coro: Awaitable[T]) -> T:
+        """Run a coroutine of this session (an ``AsyncClient`` method) to its end."""
+        return self._loop.run_until_complete(coro)
+
+    def close(self) -> None:
+        if not self._loop.is_closed():
+            self.run(self.aio.aclose())
+            self._loop.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def resolve(
+        self, ref: str | Reference, platform: PlatformSpec = None, *, children: bool = False
+    ) -> Resolution:
+        return self.run(self.aio.resolve(ref, platform, children=children))
+
+    def resolve_many(
+        self,
+        refs: Iterable[str | Reference],
+        platform: PlatformSpec = None,
+        *,
+        children: bool = False,
+    ) -> list[Resolution | ImgdigestError]:
+        return self.run(self.aio.resolve_many(refs, platform, children=children))
+
+    def manifest(self, ref: str, platform: PlatformSpec = None) -> ManifestInfo:
+        return self.run(self.aio.manifest(ref, platform))
+
+    def config(self, ref: str, platform: PlatformSpec = None) -> ImageConfig:
+        return self.run(self.aio.config(ref, platform))
+
+    def layers(self, ref: str, platform: PlatformSpec = None) -> LayerList:
+        return self.run(self.aio.layers(ref, platform))
+
+    def tree(self, ref: str) -> ImageTree:
+        return self.run(self.aio.tree(ref))
+
+    def blob(self, ref: str) -> Iterator[bytes]:
+        """A blob's verified bytes; the download runs ahead of the reader in a thread."""
+        return prefetch_iter(self.run, self.aio.blob(ref))
+
+    def files(
+        self, ref: str, platform: PlatformSpec = None, layer: str | None = None
+    ) -> LayerFiles:
+        """The entries of an image's layers; the download runs ahead in a thread while
+        this one decompresses and parses (the two overlap on two cores)."""
+        src = open_source(ref, self.aio.resolver)
+        try:
+            sel = self.run(select(src, platform))
+            chosen = pick_layers(self.run(layers(src, sel)), layer, ref)
+        except BaseException:
+            self.run(src.aclose())
+            raise
+
+        def walk() -> Iterator[LayerFile]:
+            try:
+                for lay in chosen:
+                    digest = lay.descriptor.digest
+                    chunks = prefetch_iter(self.run, src.stream(digest))
+                    for entry in entries(chunks, src.at(digest)):
+                        yield LayerFile(lay.index, digest, entry)
+            finally:
+                self.run(src.aclose())
+
+        image = LayerList(ref, sel.digest, chosen, sel.platform, sel.defaulted)
+        return LayerFiles(image, walk())
+
+    def tags(self, repository: str, *, page_size: int | None = PAGE_SIZE) -> TagList:
+        return self.run(self.aio.tags(repository, page_size=page_size))
+
+    def tag_pages(self, repository: str, *, page_size: int | None = PAGE_SIZE) -> Iterator[TagPage]:
+        return sync_iter(self.run, self.aio.tag_pages(repository, page_size=page_size))
+
+    def tags_of(self, ref: str) -> TagsOf:
+        return self.run(self.aio.tags_of(ref))
+
+    def copy(
+        self,
+        src: str,
+        dst: str,
+        platform: PlatformSpec = None,
+        *,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> CopyReport:
+        return self.run(
+            self.aio.copy(src, dst, platform, chunk_size=chunk_size, progress=progress)
+        )
+
+    def pin(
+        self,
+        paths: Iterable[str],
+        options: PinOptions = DEFAULT_PIN,
+        *,
+        finder: FinderOptions = DEFAULT_OPTIONS,
+    ) -> PinPlan:
+        return self.run(self.aio.pin(paths, options, finder=finder))
+
+    def pin_text(
+        self,
+        text: str,
+        file: str = "-",
+        options: PinOptions = DEFAULT_PIN,
+        *,
+        finder: FinderOptions = DEFAULT_OPTIONS,
+    ) -> PinPlan:
+        return self.run(self.aio.pin_text(text, file, options, finder=finder))
+
+    def drift(
+        self,
+        paths: Iterable[str],
+        *,
+        offline: bool = False,
+        finder: FinderOptions = DEFAULT_OPTIONS,
+    ) -> DriftReport:
+        return self.run(self.aio.drift(paths, offline=offline, finder=finder))
+
+    def lock(
+        self,
+        paths: Iterable[str],
+        *,
+        platform: str | None = None,
+        finder: FinderOptions = DEFAULT_OPTIONS,
+    ) -> LockReport:
+        return self.run(self.aio.lock(paths, platform=platform, finder=finder))
+
+    def check(self, paths: Iterable[str], options: CheckOptions = DEFAULT_CHECK) -> CheckReport:
+        if not options.verify:
+            return check_paths(paths, options)
+        return check_paths(paths, options, verifier=registry_verifier(self.aio.options))
+
+
+def resolve(
+    ref: str | Reference,
+    platform: PlatformSpec = None,
+    *,
+    options: ResolveOptions | None = None,
+) -> Resolution:
+    """The digest of one reference, registry or local, with a throwaway session."""
+    with Client(options) as client:
+        return client.resolve(ref, platform)
+
+
+async def _started(client: AsyncClient) -> AsyncResolver:
+    return client.resolver
+
+
+def blob_digest(ref: str) -> str:
+    """The digest a blob reference names; a blob has no tag to resolve."""
+    if is_local(ref):
+        _, at, digest = ref.rpartition("@")
+        if not at or not digest:
+            raise UsageError(f"{ref}: name the blob by digest (oci:DIR@sha256:...)")
+        return digest
+    parsed = references.normalize(ref)
+    if not parsed.digest:
+        raise UsageError(f"{ref}: a blob is named by digest: NAME@sha256:...")
+    return parsed.digest
+
+
+def _repository(text: str) -> Reference:
+    ref = references.parse_normalized(text)
+    if ref.tag or ref.digest:
+        raise UsageError(f"{text}: name a repository, without tag or digest")
+    return ref
+
+
+_END = object()
+
+
+async def _parsed(chunks: AsyncIterator[bytes], where: str) -> AsyncIterator[FileEntry]:
+    """Parse a layer's tar stream in a worker thread, fed from the loop as it downloads."""
+    loop = asyncio.get_running_loop()
+    feed: queue.Queue[object] = queue.Queue(32)
+    out: asyncio.Queue[object] = asyncio.Queue(256)
+    stop = threading.Event()
+
+    def fed() -> Iterator[bytes]:
+        while (item := feed.get()) is not _END:
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+
+    def work() -> None:
+        try:
+            for entry in entries(fed(), where):
+                if stop.is_set():
+                    return
+                asyncio.run_coroutine_threadsafe(out.put(entry), loop).result()
+            result: object = _END
+        except BaseException as exc:
+            result = exc
+        if not stop.is_set():
+            asyncio.run_coroutine_threadsafe(out.put(result), loop).result()
+
+    async def pump() -> None:
+        try:
+            async for chunk in chunks:
+                while not stop.is_set():
+                    try:
+                        feed.put_nowait(chunk)
+                        break
+                    except queue.Full:
+                        await asyncio.sleep(0.002)
+            item: object = _END
+        except BaseException as exc:  # a verification failure ends the parse with it
+            item = exc
+        while not stop.is_set():
+            try:
+                feed.put_nowait(item)
+                return
+            except queue.Full:
+                await asyncio.sleep(0.002)
+
+    worker = loop.run_in_executor(None, work)
+    feeder = asyncio.ensure_future(pump())
+    try:
+        while (item := await out.get()) is not _END:
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        feeder.cancel()
+        while True:  # unblock the worker, whichever queue it waits on
+            try:
+                feed.put_nowait(_END)
+                break
+            except queue.Full:
+                feed.get_nowait()
+        while not out.empty():
+            out.get_nowait()
+        await asyncio.gather(feeder, return_exceptions=True)
+        await worker
