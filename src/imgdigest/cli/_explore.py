@@ -1,26 +1,21 @@
-"""What the exploring commands share: one resolver, one source, one place for options.
+"""What the exploring commands share: one library session, one place for options.
 
 Every exploring command takes a reference that may be a registry image, ``oci:DIR`` or
-``docker-archive:FILE``, and the same registry flags; ``session`` opens the resolver
-(with ``--explain`` tracing) and the source, and closes both.
+``docker-archive:FILE``, and the same registry flags; ``session`` opens a
+:class:`~imgdigest.client.Client` with them (and ``--explain`` tracing) and closes it.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Awaitable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import TypeVar
 
 from imgdigest import platform as platforms
 from imgdigest.cli._common import add_registry_args, explained, platform_spec, resolve_options
-from imgdigest.explore import Selected
-from imgdigest.resolver import Resolver
-from imgdigest.sources import ImageSource, open_source
-
-T = TypeVar("T")
+from imgdigest.client import Client
+from imgdigest.inspect import ImageConfig, LayerList
 
 REF_HELP = "image reference, oci:DIR[:TAG] or docker-archive:FILE[:REF]"
 
@@ -36,30 +31,19 @@ def add_common(p: argparse.ArgumentParser, platform: bool = True) -> None:
     add_registry_args(p)
 
 
-@dataclass
-class Session:
-    resolver: Resolver
-    source: ImageSource
-
-    def run(self, coro: Awaitable[T]) -> T:
-        return self.resolver.run(coro)
-
-
 @contextmanager
-def session(args: argparse.Namespace, ref: str) -> Iterator[Session]:
-    with explained(args) as trace, Resolver(resolve_options(args, trace)) as resolver:
-        source = open_source(ref, resolver.inner)
-        try:
-            yield Session(resolver, source)
-        finally:
-            resolver.run(source.aclose())
+def session(args: argparse.Namespace) -> Iterator[Client]:
+    """A library session with the command's registry options and ``--explain`` tracing."""
+    with explained(args) as trace, Client(resolve_options(args, trace)) as client:
+        yield client
 
 
-def note_selection(args: argparse.Namespace, ref: str, sel: Selected) -> None:
+def note_selection(args: argparse.Namespace, ref: str, image: LayerList | ImageConfig) -> None:
     """Say on stderr which child of an index the answer is about, when it was not asked."""
-    if sel.defaulted and sel.platform is not None and not getattr(args, "quiet", False):
+    if image.defaulted and image.platform is not None and not getattr(args, "quiet", False):
+        digest = image.manifest_digest if isinstance(image, ImageConfig) else image.digest
         print(
-            f"# {ref} is an index; showing {platforms.format(sel.platform)} "
-            f"({sel.digest}); pick another with --platform",
+            f"# {ref} is an index; showing {platforms.format(image.platform)} "
+            f"({digest}); pick another with --platform",
             file=sys.stderr,
         )

@@ -19,12 +19,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
-from imgdigest import reference as references
 from imgdigest.cli._common import PATH, ByteProgress
 from imgdigest.cli._explore import add_common, session
+from imgdigest.client import blob_digest
 from imgdigest.errors import UsageError
-from imgdigest.sources import is_local
-from imgdigest.sources.base import prefetch_iter
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -52,9 +50,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    digest = _digest_of(args.ref)
-    with session(args, args.ref) as s:
-        chunks = prefetch_iter(s.run, s.source.stream(digest))
+    digest = blob_digest(args.ref)
+    with session(args) as client:
+        chunks = client.blob(args.ref)
         progress = None if args.quiet else ByteProgress.on_terminal(f"blob {digest[:19]}")
         if progress is not None:
             chunks = progress.count(chunks)
@@ -82,18 +80,6 @@ def held_then_written(chunks: Iterable[bytes], out: BinaryIO) -> None:
         held.seek(0)
         shutil.copyfileobj(held, out)
     out.flush()
-
-
-def _digest_of(text: str) -> str:
-    if is_local(text):
-        _, _, digest = text.rpartition("@")
-        if "@" not in text or not digest:
-            raise UsageError(f"{text}: name the blob by digest (oci:DIR@sha256:...)")
-        return digest
-    ref = references.normalize(text)
-    if not ref.digest:
-        raise UsageError(f"{text}: a blob is named by digest: NAME@sha256:...")
-    return ref.digest
 
 
 def _to_file(chunks: Iterable[bytes], path: Path) -> None:

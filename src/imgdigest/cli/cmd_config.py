@@ -7,8 +7,6 @@ import json
 import sys
 
 from imgdigest.cli._explore import REF_HELP, add_common, note_selection, session
-from imgdigest.explore import config_bytes, select
-from imgdigest.media import parse_config
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,14 +25,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    with session(args, args.ref) as s:
-        sel = s.run(select(s.source, args.platform))
-        data = s.run(config_bytes(s.source, sel.manifest, sel.digest))
-    note_selection(args, args.ref, sel)
+    with session(args) as client:
+        config = client.config(args.ref, args.platform)
+    note_selection(args, args.ref, config)
     if args.pretty:
-        obj = parse_config(data, args.ref)
-        sys.stdout.write(json.dumps(obj, indent=2) + "\n")
+        sys.stdout.write(json.dumps(config.json, indent=2) + "\n")
     else:
-        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.write(config.raw)
     sys.stdout.flush()
     return 0

@@ -6,7 +6,6 @@ import argparse
 import json
 import sys
 
-from imgdigest import platform as platforms
 from imgdigest.cli._common import (
     ByteProgress,
     add_registry_args,
@@ -15,11 +14,9 @@ from imgdigest.cli._common import (
     resolve_options,
     whole,
 )
-from imgdigest.copy import copy, open_destination
+from imgdigest.client import Client
 from imgdigest.errors import UsageError
 from imgdigest.registry.upload import DEFAULT_CHUNK_SIZE
-from imgdigest.resolver import Resolver
-from imgdigest.sources import open_source
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -66,19 +63,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.chunk_size <= 0:
         raise UsageError("--chunk-size must be positive")
-    wanted = platforms.parse(args.platform) if args.platform else None
-    with explained(args) as trace, Resolver(resolve_options(args, trace)) as r:
-        source = open_source(args.src, r.inner)
+    with explained(args) as trace, Client(resolve_options(args, trace)) as client:
+        progress = None if args.quiet else ByteProgress.on_terminal(f"copy {args.src}")
         try:
-            dest = open_destination(args.dst, r.inner, args.chunk_size)
-            progress = None if args.quiet else ByteProgress.on_terminal(f"copy {args.src}")
-            try:
-                report = r.run(copy(source, dest, wanted, progress.update if progress else None))
-            finally:
-                if progress is not None:
-                    progress.finish()
+            report = client.copy(
+                args.src,
+                args.dst,
+                args.platform,
+                chunk_size=args.chunk_size,
+                progress=progress.update if progress else None,
+            )
         finally:
-            r.run(source.aclose())
+            if progress is not None:
+                progress.finish()
     if args.format == "json":
         print(json.dumps(report.to_json()))
     else:

@@ -19,9 +19,10 @@ from imgdigest.cli._common import (
     print_json_lines,
     resolve_options,
 )
+from imgdigest.client import Client
 from imgdigest.display import problem
 from imgdigest.errors import ImgdigestError, UsageError
-from imgdigest.resolver import Resolution, Resolver
+from imgdigest.resolver import Resolution
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -96,21 +97,16 @@ def run(args: argparse.Namespace) -> int:
     children = want_all or args.format == "json"
     code = 0
     seen: OrderedDict[str, Resolution | ImgdigestError] = OrderedDict()
-    with explained(args) as trace, Resolver(resolve_options(args, trace)) as resolver:
+    with explained(args) as trace, Client(resolve_options(args, trace)) as client:
         for batch in itertools.chain([first], batches):
-            if any(r.startswith(("oci:", "docker-archive:")) for r in batch):
-                from imgdigest.cli import _local_digest
-
-                done = _local_digest.run_batch(resolver, batch, args)
-            else:
-                done = _print_batch(batch, _answers(resolver, batch, wanted, children, seen), args)
+            done = _print_batch(batch, _answers(client, batch, wanted, children, seen), args)
             code = code or done
             sys.stdout.flush()
     return code
 
 
 def _answers(
-    resolver: Resolver,
+    client: Client,
     batch: list[str],
     wanted: platforms.Platform | None,
     children: bool,
@@ -119,7 +115,7 @@ def _answers(
     """One batch's answers, each distinct reference asked once (recent ones remembered)."""
     new = [r for r in dict.fromkeys(batch) if r not in seen]
     if new:
-        got = resolver.resolve_many(new, platform=wanted, children=children)
+        got = client.resolve_many(new, platform=wanted, children=children)
         for ref, res in zip(new, got, strict=True):
             # a kept error must not keep its traceback's frames (and their locals) alive
             seen[ref] = res.with_traceback(None) if isinstance(res, ImgdigestError) else res

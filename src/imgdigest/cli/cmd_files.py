@@ -11,9 +11,7 @@ from typing import TextIO
 
 from imgdigest.cli._common import nonblank
 from imgdigest.cli._explore import REF_HELP, add_common, note_selection, session
-from imgdigest.explore import layers, pick_layers, select
-from imgdigest.layerfiles import FileEntry, entries
-from imgdigest.sources.base import prefetch_iter
+from imgdigest.layerfiles import FileEntry
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -56,20 +54,23 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace, out: TextIO) -> int:
-    with session(args, args.ref) as s:
-        sel = s.run(select(s.source, args.platform))
-        note_selection(args, args.ref, sel)
-        chosen = pick_layers(s.run(layers(s.source, sel)), args.layer, args.ref)
-        for layer in chosen:
-            d = layer.descriptor
-            if args.format == "text" and (len(chosen) > 1 or args.long):
-                print(f"# layer {layer.index} {d.digest}", file=out)
-            where = s.source.at(d.digest)
-            for e in entries(prefetch_iter(s.run, s.source.stream(d.digest)), where):
-                if args.format == "json":
-                    print(json.dumps({"layer": layer.index, **e.to_json()}), file=out)
-                else:
-                    print(_text(e, args.long), file=out)
+    with session(args) as client:
+        found = client.files(args.ref, args.platform, args.layer)
+        note_selection(args, args.ref, found.image)
+        # every chosen layer gets its header, an empty one too
+        headers = list(found.image.layers)
+        if args.format != "text" or (len(headers) == 1 and not args.long):
+            headers = []
+        for item in found:
+            while headers and headers[0].index <= item.layer:
+                layer = headers.pop(0)
+                print(f"# layer {layer.index} {layer.descriptor.digest}", file=out)
+            if args.format == "json":
+                print(json.dumps(item.to_json()), file=out)
+            else:
+                print(_text(item.entry, args.long), file=out)
+        for layer in headers:
+            print(f"# layer {layer.index} {layer.descriptor.digest}", file=out)
     return 0
 
 

@@ -6,7 +6,7 @@ import argparse
 import json
 
 from imgdigest.cli._explore import REF_HELP, add_common, note_selection, session
-from imgdigest.explore import human_size, layers, select
+from imgdigest.explore import human_size
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,23 +25,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    with session(args, args.ref) as s:
-        sel = s.run(select(s.source, args.platform))
-        rows = s.run(layers(s.source, sel))
-    note_selection(args, args.ref, sel)
+    with session(args) as client:
+        found = client.layers(args.ref, args.platform)
+    note_selection(args, args.ref, found)
     if args.format == "json":
-        print(
-            json.dumps(
-                {
-                    "reference": args.ref,
-                    "digest": sel.digest,
-                    "layers": [r.to_json() for r in rows],
-                },
-                indent=2,
-            )
-        )
+        print(json.dumps(found.to_json(), indent=2))
         return 0
-    for r in rows:
+    for r in found.layers:
         d = r.descriptor
         print(
             f"{r.index:>3}  {d.digest}  {d.media_type}  {human_size(d.size):>9}  "

@@ -12,17 +12,14 @@ import argparse
 import asyncio
 import json
 import sys
-from typing import Any
 
-from imgdigest import reference as references
 from imgdigest.cli._common import add_registry_args, explained, resolve_options, whole
+from imgdigest.client import Client
 from imgdigest.errors import UsageError
 from imgdigest.explore import human_size
 from imgdigest.media import kind_of
-from imgdigest.registry.tags import PAGE_SIZE, list_tags, merge_manifests
-from imgdigest.resolver import Resolver
-from imgdigest.sources import is_local, open_local, parse_local, sync_iter
-from imgdigest.tagsof import registry_endpoint
+from imgdigest.registry.tags import PAGE_SIZE
+from imgdigest.sources import is_local, open_local, parse_local
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -51,26 +48,14 @@ def run(args: argparse.Namespace) -> int:
         return _local(args)
     if args.page_size <= 0:
         raise UsageError("--page-size must be positive")
-    ref = references.parse_normalized(args.repo)
-    if ref.tag or ref.digest:
-        raise UsageError(f"{args.repo}: ls takes a repository, without tag or digest")
-    tags: list[str] = []
-    manifests: dict[str, dict[str, Any]] = {}
-    with explained(args) as trace, Resolver(resolve_options(args, trace)) as r:
-        ep = registry_endpoint(r.inner, ref)
-        for page in sync_iter(r.run, list_tags(r.inner.transport, ep, args.page_size)):
-            if args.format == "json":
-                tags.extend(page.tags)
-                merge_manifests(manifests, page)
-                continue
+    with explained(args) as trace, Client(resolve_options(args, trace)) as client:
+        if args.format == "json":
+            print(json.dumps(client.tags(args.repo, page_size=args.page_size).to_json(), indent=2))
+            return 0
+        for page in client.tag_pages(args.repo, page_size=args.page_size):
             if page.tags:
                 sys.stdout.write("\n".join(page.tags) + "\n")
                 sys.stdout.flush()
-    if args.format == "json":
-        obj: dict[str, object] = {"repository": ref.name, "tags": tags}
-        if manifests:
-            obj["manifest"] = manifests
-        print(json.dumps(obj, indent=2))
     return 0
 
 

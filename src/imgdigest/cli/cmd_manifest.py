@@ -7,7 +7,6 @@ import json
 import sys
 
 from imgdigest.cli._explore import REF_HELP, add_common, session
-from imgdigest.explore import select
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,11 +24,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    with session(args, args.ref) as s:
-        sel = s.run(select(s.source, args.platform, need_image=False))
+    with session(args) as client:
+        info = client.manifest(args.ref, args.platform)
     if args.pretty:
-        sys.stdout.write(json.dumps(sel.manifest.json, indent=2) + "\n")
+        sys.stdout.write(json.dumps(info.manifest.json, indent=2) + "\n")
     else:
-        sys.stdout.buffer.write(sel.manifest.raw)
+        sys.stdout.buffer.write(info.raw)
     sys.stdout.flush()
     return 0

@@ -8,9 +8,7 @@ import sys
 
 from imgdigest import reference as references
 from imgdigest.cli._common import add_registry_args, explained, resolve_options
-from imgdigest.errors import UsageError
-from imgdigest.resolver import Resolver
-from imgdigest.tagsof import tags_of
+from imgdigest.client import Client
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,22 +27,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    ref = references.parse_normalized(args.ref)
-    if not ref.digest:
-        raise UsageError(f"{args.ref}: give the digest to look for: NAME@sha256:...")
-    with explained(args) as trace, Resolver(resolve_options(args, trace)) as r:
-        result = r.run(tags_of(r.inner, ref, ref.digest))
+    with explained(args) as trace, Client(resolve_options(args, trace)) as client:
+        result = client.tags_of(args.ref)
+    name = references.parse_normalized(args.ref).name
     for tag, reason in result.failed:
-        print(f"imgdigest: warning: {ref.name}:{tag}: {reason}", file=sys.stderr)
+        print(f"imgdigest: warning: {name}:{tag}: {reason}", file=sys.stderr)
     if args.format == "json":
-        obj = {
-            "reference": args.ref,
-            "digest": ref.digest,
-            "tags": [m.to_json() for m in result.matches],
-            "tags_listed": result.tags_listed,
-            "method": result.method,
-        }
-        print(json.dumps(obj, indent=2))
+        print(json.dumps(result.to_json(), indent=2))
     else:
         for m in result.matches:
             if m.via_index:

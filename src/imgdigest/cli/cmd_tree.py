@@ -6,7 +6,7 @@ import argparse
 import json
 
 from imgdigest.cli._explore import REF_HELP, add_common, session
-from imgdigest.explore import render_tree, tree
+from imgdigest.explore import render_tree
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,13 +25,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    with session(args, args.ref) as s:
-        root = s.run(tree(s.source))
+    with session(args) as client:
+        found = client.tree(args.ref)
     if args.format == "json":
-        count, total = root.unique_size()
-        obj = {"reference": args.ref, **root.to_json(), "objects": count, "total_size": total}
-        print(json.dumps(obj, indent=2))
+        print(json.dumps(found.to_json(), indent=2))
     else:
-        for line in render_tree(root, args.full_digests):
+        for line in render_tree(found.root, args.full_digests):
             print(line)
     return 0
