@@ -19,14 +19,10 @@ import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from imgdigest import platform as platforms
 from imgdigest import reference as references
-from imgdigest.check import CheckOptions, CheckReport, check_paths, registry_verifier
-from imgdigest.copy import DEFAULT_CHUNK_SIZE, CopyReport, copy, open_destination
-from imgdigest.documents import DEFAULT_OPTIONS, FinderOptions, find_images, scan_text
-from imgdigest.drift import DriftReport, drift_scans
 from imgdigest.errors import ImgdigestError, UsageError
 from imgdigest.explore import config_bytes, layers, pick_layers, select, tree
 from imgdigest.inspect import (
@@ -37,22 +33,29 @@ from imgdigest.inspect import (
     TagList,
     resolve_local,
 )
-from imgdigest.layerfiles import FileEntry, entries
-from imgdigest.lock import LockReport, lock_scans
-from imgdigest.pin import PinOptions, PinPlan, plan_scans
 from imgdigest.platform import Platform
 from imgdigest.reference import Reference
-from imgdigest.registry.tags import PAGE_SIZE, TagPage, list_tags, merge_manifests
 from imgdigest.resolver import AsyncResolver, Resolution, ResolveOptions
 from imgdigest.sources import ImageSource, is_local, open_source
 from imgdigest.sources.base import prefetch_iter, sync_iter
-from imgdigest.tagsof import TagsOf, registry_endpoint, tags_of
+
+# The jobs over files, copying and tag listing load on first use: a command that only
+# resolves or inspects does not pay for the YAML readers or the upload code.
+if TYPE_CHECKING:
+    from imgdigest.check import CheckOptions, CheckReport
+    from imgdigest.copy import CopyReport
+    from imgdigest.documents import FinderOptions
+    from imgdigest.drift import DriftReport
+    from imgdigest.layerfiles import FileEntry
+    from imgdigest.lock import LockReport
+    from imgdigest.pin import PinOptions, PinPlan
+    from imgdigest.registry.tags import TagPage
+    from imgdigest.tagsof import TagsOf
 
 T = TypeVar("T")
 PlatformSpec = str | Platform | None
-
-DEFAULT_PIN = PinOptions()
-DEFAULT_CHECK = CheckOptions()
+#: Tags asked for per page (the registry may send fewer).
+PAGE_SIZE = 1000
 
 
 @dataclass(frozen=True)
@@ -238,6 +241,8 @@ class AsyncClient:
 
     async def tags(self, repository: str, *, page_size: int | None = PAGE_SIZE) -> TagList:
         """Every tag of a registry repository, following the registry's pages."""
+        from imgdigest.registry.tags import merge_manifests
+
         names: list[str] = []
         manifests: dict[str, dict[str, Any]] = {}
         async for page in self.tag_pages(repository, page_size=page_size):
@@ -249,11 +254,16 @@ class AsyncClient:
         self, repository: str, *, page_size: int | None = PAGE_SIZE
     ) -> AsyncIterator[TagPage]:
         """The tag list page by page, as the registry sends it (for very long lists)."""
+        from imgdigest.registry.tags import list_tags
+        from imgdigest.tagsof import registry_endpoint
+
         endpoint = registry_endpoint(self.resolver, _repository(repository))
         return list_tags(self.resolver.transport, endpoint, page_size)
 
     async def tags_of(self, ref: str) -> TagsOf:
         """The tags of ``NAME@DIGEST``'s repository that name the digest, or an index holding it."""
+        from imgdigest.tagsof import tags_of
+
         parsed = references.parse_normalized(ref)
         if not parsed.digest:
             raise UsageError(f"{ref}: give the digest to look for: NAME@sha256:...")
@@ -268,14 +278,19 @@ class AsyncClient:
         dst: str,
         platform: PlatformSpec = None,
         *,
-        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        chunk_size: int | None = None,
         progress: Callable[[int, int], None] | None = None,
     ) -> CopyReport:
-        """Copy an image or a whole index by digest (or only ``platform``'s manifest)."""
-        if chunk_size <= 0:
+        """Copy an image or a whole index by digest (or only ``platform``'s manifest).
+
+        ``chunk_size`` bounds each upload request (default: the whole blob in one when
+        the registry allows it, else 16 MiB chunks)."""
+        from imgdigest.copy import DEFAULT_CHUNK_SIZE, copy, open_destination
+
+        if chunk_size is not None and chunk_size <= 0:
             raise UsageError("chunk size must be positive")
         async with self.source(src) as source:
-            dest = open_destination(dst, self.resolver, chunk_size)
+            dest = open_destination(dst, self.resolver, chunk_size or DEFAULT_CHUNK_SIZE)
             return await copy(source, dest, _platform(platform), progress)
 
     # -- files --------------------------------------------------------------------------
@@ -283,11 +298,15 @@ class AsyncClient:
     async def pin(
         self,
         paths: Iterable[str],
-        options: PinOptions = DEFAULT_PIN,
+        options: PinOptions | None = None,
         *,
-        finder: FinderOptions = DEFAULT_OPTIONS,
+        finder: FinderOptions | None = None,
     ) -> PinPlan:
         """Plan the pins of the images under ``paths``; ``plan.write()`` applies them."""
+        from imgdigest.documents import DEFAULT_OPTIONS, find_images
+        from imgdigest.pin import DEFAULT_PIN, plan_scans
+
+        options, finder = options or DEFAULT_PIN, finder or DEFAULT_OPTIONS
         scans = list(find_images(paths, finder))
         return await plan_scans(scans, options, self._online(options), finder=finder)
 
@@ -295,11 +314,15 @@ class AsyncClient:
         self,
         text: str,
         file: str = "-",
-        options: PinOptions = DEFAULT_PIN,
+        options: PinOptions | None = None,
         *,
-        finder: FinderOptions = DEFAULT_OPTIONS,
+        finder: FinderOptions | None = None,
     ) -> PinPlan:
         """Plan the pins of one text; ``file`` (its name) decides which reader reads it."""
+        from imgdigest.documents import DEFAULT_OPTIONS, scan_text
+        from imgdigest.pin import DEFAULT_PIN, plan_scans
+
+        options, finder = options or DEFAULT_PIN, finder or DEFAULT_OPTIONS
         scans = [scan_text(text, file, options=finder)]
         return await plan_scans(scans, options, self._online(options), finder=finder)
 
@@ -308,10 +331,13 @@ class AsyncClient:
         paths: Iterable[str],
         *,
         offline: bool = False,
-        finder: FinderOptions = DEFAULT_OPTIONS,
+        finder: FinderOptions | None = None,
     ) -> DriftReport:
         """Unpinned images, pins whose tag moved, and pinned digests no longer there."""
-        scans = list(find_images(paths, finder))
+        from imgdigest.documents import DEFAULT_OPTIONS, find_images
+        from imgdigest.drift import drift_scans
+
+        scans = list(find_images(paths, finder or DEFAULT_OPTIONS))
         return await drift_scans(scans, None if offline else self.resolver)
 
     async def lock(
@@ -319,19 +345,25 @@ class AsyncClient:
         paths: Iterable[str],
         *,
         platform: str | None = None,
-        finder: FinderOptions = DEFAULT_OPTIONS,
+        finder: FinderOptions | None = None,
     ) -> LockReport:
         """What every tag under ``paths`` resolves to now, as a lock file's entries."""
+        from imgdigest.documents import DEFAULT_OPTIONS, find_images
+        from imgdigest.lock import LockReport, lock_scans
+
         if platform:
             platforms.parse(platform)
-        scans = list(find_images(paths, finder))
+        scans = list(find_images(paths, finder or DEFAULT_OPTIONS))
         found, failures = await lock_scans(scans, self.resolver, platform)
         return LockReport(found, failures, scans)
 
     async def check(
-        self, paths: Iterable[str], options: CheckOptions = DEFAULT_CHECK
+        self, paths: Iterable[str], options: CheckOptions | None = None
     ) -> CheckReport:
         """``check`` over files; with ``options.verify`` digests are asked of the registry."""
+        from imgdigest.check import CheckOptions, check_paths, registry_verifier
+
+        options = options or CheckOptions()
         if not options.verify:
             return check_paths(paths, options)
         verifier = registry_verifier(self.options)
@@ -402,6 +434,8 @@ class Client:
     ) -> LayerFiles:
         """The entries of an image's layers; the download runs ahead in a thread while
         this one decompresses and parses (the two overlap on two cores)."""
+        from imgdigest.layerfiles import entries
+
         src = open_source(ref, self.aio.resolver)
         try:
             sel = self.run(select(src, platform))
@@ -438,7 +472,7 @@ class Client:
         dst: str,
         platform: PlatformSpec = None,
         *,
-        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        chunk_size: int | None = None,
         progress: Callable[[int, int], None] | None = None,
     ) -> CopyReport:
         return self.run(
@@ -448,9 +482,9 @@ class Client:
     def pin(
         self,
         paths: Iterable[str],
-        options: PinOptions = DEFAULT_PIN,
+        options: PinOptions | None = None,
         *,
-        finder: FinderOptions = DEFAULT_OPTIONS,
+        finder: FinderOptions | None = None,
     ) -> PinPlan:
         return self.run(self.aio.pin(paths, options, finder=finder))
 
@@ -458,9 +492,9 @@ class Client:
         self,
         text: str,
         file: str = "-",
-        options: PinOptions = DEFAULT_PIN,
+        options: PinOptions | None = None,
         *,
-        finder: FinderOptions = DEFAULT_OPTIONS,
+        finder: FinderOptions | None = None,
     ) -> PinPlan:
         return self.run(self.aio.pin_text(text, file, options, finder=finder))
 
@@ -469,7 +503,7 @@ class Client:
         paths: Iterable[str],
         *,
         offline: bool = False,
-        finder: FinderOptions = DEFAULT_OPTIONS,
+        finder: FinderOptions | None = None,
     ) -> DriftReport:
         return self.run(self.aio.drift(paths, offline=offline, finder=finder))
 
@@ -478,11 +512,14 @@ class Client:
         paths: Iterable[str],
         *,
         platform: str | None = None,
-        finder: FinderOptions = DEFAULT_OPTIONS,
+        finder: FinderOptions | None = None,
     ) -> LockReport:
         return self.run(self.aio.lock(paths, platform=platform, finder=finder))
 
-    def check(self, paths: Iterable[str], options: CheckOptions = DEFAULT_CHECK) -> CheckReport:
+    def check(self, paths: Iterable[str], options: CheckOptions | None = None) -> CheckReport:
+        from imgdigest.check import CheckOptions, check_paths, registry_verifier
+
+        options = options or CheckOptions()
         if not options.verify:
             return check_paths(paths, options)
         return check_paths(paths, options, verifier=registry_verifier(self.aio.options))
@@ -528,6 +565,8 @@ _END = object()
 
 async def _parsed(chunks: AsyncIterator[bytes], where: str) -> AsyncIterator[FileEntry]:
     """Parse a layer's tar stream in a worker thread, fed from the loop as it downloads."""
+    from imgdigest.layerfiles import entries
+
     loop = asyncio.get_running_loop()
     feed: queue.Queue[object] = queue.Queue(32)
     out: asyncio.Queue[object] = asyncio.Queue(256)
