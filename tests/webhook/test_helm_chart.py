@@ -76,7 +76,7 @@ def test_chart_passes_helm_lint_strict(binary):
 
 
 def test_every_builtin_object_passes_strict_schema_validation(rendered):
-    name, docs = rendered
+    _, docs = rendered
     builtin = [d for d in docs if not d["apiVersion"].startswith("cert-manager.io/")]
     kinds = {d["kind"] for d in builtin}
     assert kinds >= {"ServiceAccount", "ConfigMap", "Service", "Deployment",
