@@ -6,7 +6,7 @@ import argparse
 import json
 import math
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -28,6 +28,18 @@ class Parser(argparse.ArgumentParser):
         if message.startswith("argument "):
             self.exit(2, f"{self.prog}: {message[len('argument ') :]}\n")
         super().error(message)
+
+
+class Commands(argparse._SubParsersAction):
+    """The top-level commands; a command's one-line help comes from the table ``--help``
+    lists (``cli.main.SUMMARIES``), so it is written once."""
+
+    summaries: Mapping[str, str] = {}
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        if "help" not in kwargs and name in self.summaries:
+            kwargs["help"] = self.summaries[name]
+        return super().add_parser(name, **kwargs)
 
 
 # -- option value validators: every number and string option has a range ---------------

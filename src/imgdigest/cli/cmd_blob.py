@@ -28,7 +28,6 @@ from imgdigest.errors import UsageError
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "blob",
-        help="download a blob (config or layer) by digest, verified",
         description="Stream the blob NAME@DIGEST (or oci:DIR@DIGEST) to stdout or -o FILE in "
         "constant memory, verifying it against its digest. A mismatch removes the output "
         "file and exits with code 6. On stdout the bytes are written as they arrive, before "

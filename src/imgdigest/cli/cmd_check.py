@@ -16,7 +16,6 @@ from imgdigest.errors import UsageError
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "check",
-        help="report images without a digest in manifests, Dockerfiles, Compose and workflows",
         description="Report every container image without a digest, with the verdicts and "
         "messages of the Gatekeeper K8sImageDigests policy. Exit 0 when clean, 1 on "
         "violations, 2 on usage errors or unreadable input.",

@@ -12,7 +12,6 @@ from imgdigest.cli._explore import REF_HELP, add_common, note_selection, session
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "config",
-        help="print an image's config (architecture, entrypoint, env, history, diff_ids)",
         description="Fetch the config blob a manifest names, verify it against its digest "
         "and print it as stored (--pretty indents it). An index needs a platform; without "
         "--platform this machine's is used.",

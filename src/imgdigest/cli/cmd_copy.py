@@ -22,7 +22,6 @@ from imgdigest.registry.upload import DEFAULT_CHUNK_SIZE
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "copy",
-        help="copy an image or index between registries, OCI layouts and archives, by digest",
         description="Copy what SRC names to DST: every platform of an index (the default, "
         "--all-platforms) or one (--platform). Blobs already at DST are skipped, blobs in "
         "another repository of the same registry are mounted, everything is verified, and "

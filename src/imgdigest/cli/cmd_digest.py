@@ -28,7 +28,6 @@ from imgdigest.resolver import Resolution
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "digest",
-        help="print the digest of image references",
         description="Resolve each reference to its digest without pulling the image. Without "
         "--platform the digest is what the tag names (the index, for a multi-arch image): the "
         "one to pin in Kubernetes manifests.",

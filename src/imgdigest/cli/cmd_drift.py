@@ -14,7 +14,6 @@ from imgdigest.cli._files import add_file_args, check_paths, run_drift
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "drift",
-        help="check that every image in files is pinned and every pin still holds",
         description="Exit 1 when a file has an unpinned reference, a pinned digest whose tag "
         "now names other content (per-platform pins compared per platform), or a pinned "
         "digest that its registry and mirrors no longer have. Writes nothing.",

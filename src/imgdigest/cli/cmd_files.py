@@ -17,7 +17,6 @@ from imgdigest.layerfiles import FileEntry
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "files",
-        help="list the files in an image's layers (gzip, zstd or plain tar), streamed",
         description="List the paths in one layer (--layer N or DIGEST) or in all layers in "
         "order, as `tar --list` would, streaming each layer from its source in constant "
         "memory and verifying it. Whiteouts are shown as deletions. Paths are printed as "

@@ -12,7 +12,6 @@ from imgdigest.explore import human_size
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "layers",
-        help="list an image's layers: digest, media type, size, diff_id",
         description="One row per layer of the image (of the platform's image for an index): "
         "position, compressed digest, media type, compressed size and the uncompressed "
         "digest (diff_id) from the config.",

@@ -24,7 +24,6 @@ from imgdigest.lock import lock_paths
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "lock",
-        help="write a lock file of reference -> digest for the images in files",
         description="Resolve every tagged image reference found under PATH and write a lock "
         "file; `pin --lock FILE --offline` then pins with no network, reproducibly. Index "
         "entries list their platforms' digests. Nothing is written if any reference fails.",

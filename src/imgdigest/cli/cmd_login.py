@@ -8,16 +8,15 @@ import sys
 
 from imgdigest.cli._common import PATH, add_trust_args, checked_ca_file, nonblank
 from imgdigest.errors import UsageError
+from imgdigest.reference import api_host
 from imgdigest.registry.credentials import Credential, CredentialStore, login, logout
 from imgdigest.registry.options import RegistryOptions
 from imgdigest.registry.transport import Transport
-from imgdigest.resolver import api_host
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "login",
-        help="check and store registry credentials (Docker's config.json)",
         description="Check the credentials against the registry, then store them where "
         "`docker login` would: the configured credential helper, or config.json.",
     )
@@ -30,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-verify", action="store_true", help="store without asking the registry")
     add_trust_args(p)
     p.set_defaults(func=run_login)
-    q = sub.add_parser("logout", help="remove stored registry credentials")
+    q = sub.add_parser("logout")
     q.add_argument("registry", metavar="REGISTRY")
     q.add_argument("--docker-config", type=PATH, metavar="DIR")
     q.set_defaults(func=run_logout)

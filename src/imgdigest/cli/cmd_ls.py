@@ -25,7 +25,6 @@ from imgdigest.sources import is_local, open_local, parse_local
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "ls",
-        help="list a repository's tags, or the images in oci:DIR / docker-archive:FILE",
         description="List every tag of REPO, following the registry's pagination; with "
         "--format json also the digest -> tags map GCR and Artifact Registry send. For a "
         "local layout or archive, list each image with its digest.",

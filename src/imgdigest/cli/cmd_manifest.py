@@ -12,7 +12,6 @@ from imgdigest.cli._explore import REF_HELP, add_common, session
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "manifest",
-        help="print a manifest or index as served (its sha256 is the digest)",
         description="Print the manifest or index a reference names, byte for byte, so that "
         "`imgdigest manifest REF | sha256sum` gives its digest. With --platform, the "
         "platform's manifest from an index.",

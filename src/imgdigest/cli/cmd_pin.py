@@ -38,7 +38,6 @@ PROGRESS_MIN = 20
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "pin",
-        help="pin image references in files to digests",
         description="Rewrite each image reference in Kubernetes manifests, kustomizations, "
         "Dockerfiles, Compose files and GitHub workflows to name:tag@digest, changing no other "
         "byte. Shows a diff unless --write. A run in which any reference fails writes nothing.",

@@ -16,7 +16,6 @@ def _split(values: list[str]) -> list[str]:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "policy",
-        help="print a Gatekeeper or Kyverno policy that requires image digests",
         description="Print a cluster policy with the same verdicts as `imgdigest check`, "
         "ready for `kubectl apply -f -`.",
     )

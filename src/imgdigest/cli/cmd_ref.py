@@ -9,13 +9,11 @@ import sys
 from imgdigest import reference as references
 from imgdigest.cli._common import PATH, read_refs
 from imgdigest.errors import ImgdigestError
-from imgdigest.resolver import api_host
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "ref",
-        help="parse and normalize references (no network)",
         description="Print each reference in canonical form (docker.io/library/ubuntu:latest), "
         "or its parts with --format json. Invalid references get the precise reason.",
     )
@@ -46,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
                 "familiar": ref.familiar_string,
                 "name": ref.name,
                 "registry": ref.domain,
-                "api_host": api_host(ref.domain),
+                "api_host": references.api_host(ref.domain),
                 "repository": ref.path,
                 "tag": ref.tag,
                 "digest": ref.digest,

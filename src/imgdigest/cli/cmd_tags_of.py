@@ -14,7 +14,6 @@ from imgdigest.client import Client
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "tags-of",
-        help="find the tags that name a digest (directly or through an index)",
         description="List the tags of NAME whose manifest is DIGEST, and those naming an "
         "index that has DIGEST as a platform manifest. One listing where the registry's tag "
         "list carries digests; otherwise one concurrent HEAD per tag.",

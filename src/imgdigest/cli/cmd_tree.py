@@ -12,7 +12,6 @@ from imgdigest.explore import render_tree
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "tree",
-        help="show index -> platform manifests -> config and layers, with sizes",
         description="Draw what a reference names: an index with one manifest per platform, "
         "each with its config and layers; short digests, media types, sizes and totals "
         "(shared blobs counted once). Attestations and artifacts are marked.",

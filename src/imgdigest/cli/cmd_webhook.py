@@ -20,7 +20,6 @@ from imgdigest.cli._common import (
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "webhook",
-        help="the Kubernetes admission webhook (validate and pin digests)",
         description="Run the admission webhook that refuses (or warns about) images without "
         "a digest and pins tags to digests as workloads are admitted.",
     )

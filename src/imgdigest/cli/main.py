@@ -41,6 +41,29 @@ COMMANDS: tuple[tuple[tuple[str, ...], str], ...] = (
 )
 COMMAND_MODULES: tuple[str, ...] = tuple(module for _, module in COMMANDS)
 
+# What ``--help`` says of each command, so listing them imports none of their modules.
+SUMMARIES: dict[str, str] = {
+    "digest": "print the digest of image references",
+    "ref": "parse and normalize references (no network)",
+    "manifest": "print a manifest or index as served (its sha256 is the digest)",
+    "config": "print an image's config (architecture, entrypoint, env, history, diff_ids)",
+    "blob": "download a blob (config or layer) by digest, verified",
+    "tree": "show index -> platform manifests -> config and layers, with sizes",
+    "layers": "list an image's layers: digest, media type, size, diff_id",
+    "files": "list the files in an image's layers (gzip, zstd or plain tar), streamed",
+    "ls": "list a repository's tags, or the images in oci:DIR / docker-archive:FILE",
+    "tags-of": "find the tags that name a digest (directly or through an index)",
+    "copy": "copy an image or index between registries, OCI layouts and archives, by digest",
+    "pin": "pin image references in files to digests",
+    "drift": "check that every image in files is pinned and every pin still holds",
+    "lock": "write a lock file of reference -> digest for the images in files",
+    "check": "report images without a digest in manifests, Dockerfiles, Compose and workflows",
+    "policy": "print a Gatekeeper or Kyverno policy that requires image digests",
+    "webhook": "the Kubernetes admission webhook (validate and pin digests)",
+    "login": "check and store registry credentials (Docker's config.json)",
+    "logout": "remove stored registry credentials",
+}
+
 EXIT_INTERRUPTED = 130
 EXIT_OUTPUT_ERROR = 1
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for `yes | head -c1`
@@ -59,22 +82,30 @@ def _invoked(argv: Sequence[str]) -> str | None:
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
-    """Only the invoked command's module is imported; ``--help`` alone imports them all."""
+    """Only the invoked command's module is imported; without one (``--help``, a typo) the
+    commands are listed from ``SUMMARIES``. ``argv=None`` builds every command in full."""
     import importlib
 
     from imgdigest import __version__
-    from imgdigest.cli._common import Parser
+    from imgdigest.cli._common import Commands, Parser
 
     parser = Parser(
         prog="imgdigest",
         description="Find, explore, pin and enforce container image digests.",
     )
     parser.add_argument("--version", action="version", version=f"imgdigest {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    Commands.summaries = SUMMARIES
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", action=Commands)
     sub.required = True
     invoked = _invoked(argv) if argv is not None else None
-    for name in (invoked,) if invoked else COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
+    for names, module in COMMANDS:
+        if invoked is not None and module != invoked:
+            continue
+        if invoked is None and argv is not None and all(n in SUMMARIES for n in names):
+            for name in names:
+                sub.add_parser(name)  # listed, never run: the line is parsed again in full
+        else:
+            importlib.import_module(module).register(sub)
     return parser
 
 
