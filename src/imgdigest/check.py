@@ -55,28 +55,9 @@ from imgdigest.kubernetes import (
     image_slots,
     iter_objects,
 )
-from imgdigest.pinned import has_digest, strict_problem
+from imgdigest.pinned import PHRASES, Rule, has_digest, strict_problem
 from imgdigest.reference import parse as parse_reference
 from imgdigest.rego import format_value
-
-Rule = Literal[
-    "no-digest",
-    "invalid-digest",
-    "invalid-reference",
-    "digest-not-found",
-    "tag-moved",
-    "unverified",
-]
-
-#: How each rule's message reads after the ``<role> <NAME>`` label.
-PHRASES: Mapping[str, str] = {
-    "no-digest": "uses an image without a digest",
-    "invalid-digest": "uses an image with an invalid digest",
-    "invalid-reference": "uses an invalid image reference",
-    "digest-not-found": "uses a digest its registry does not have",
-    "tag-moved": "uses a digest its tag no longer points at",
-    "unverified": "uses an image that could not be verified",
-}
 
 #: Each rule as SARIF lists it: "uses an image without a digest" is "an image without a digest".
 RULES = [reports.Rule(rule, phrase.removeprefix("uses ")) for rule, phrase in PHRASES.items()]
@@ -262,6 +243,8 @@ def label(site: ImageSite) -> str:
         return f"{site.role} <{site.name}>"
     if site.source == "kustomize":
         return f"kustomize image <{site.name}>"
+    if site.source == "helm":
+        return f"Helm value <{site.field_path}>"
     if site.source == "compose":
         return f"service <{site.name}>"
     if site.source == "dockerfile" and isinstance(site.detail, DockerfileImage):

@@ -23,6 +23,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Literal
 
 from imgdigest import reference as references
@@ -54,6 +55,27 @@ NAME_THEN_DIGEST = re.compile(NAME_THEN_DIGEST_PATTERN)
 
 #: What the strict rule finds wrong (also ``check``'s rule names).
 StrictProblem = Literal["invalid-digest", "invalid-reference"]
+
+#: Every verdict ``check`` and the webhook can give; the last three need a registry.
+Rule = Literal[
+    "no-digest",
+    "invalid-digest",
+    "invalid-reference",
+    "digest-not-found",
+    "tag-moved",
+    "unverified",
+]
+
+#: How each rule's message reads after the ``<role> <NAME>`` label (the Gatekeeper
+#: template's words for ``no-digest``; the Rego ``policy`` emits shares them).
+PHRASES: Mapping[str, str] = {
+    "no-digest": "uses an image without a digest",
+    "invalid-digest": "uses an image with an invalid digest",
+    "invalid-reference": "uses an invalid image reference",
+    "digest-not-found": "uses a digest its registry does not have",
+    "tag-moved": "uses a digest its tag no longer points at",
+    "unverified": "uses an image that could not be verified",
+}
 
 
 def has_digest(image: str) -> bool:

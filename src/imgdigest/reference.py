@@ -279,6 +279,11 @@ def _split_name(name: str) -> tuple[str, str]:
     return match.group(1) or "", match.group(2)
 
 
+def api_host(domain: str) -> str:
+    """The host that serves a registry name's API (Docker Hub's is not ``docker.io``)."""
+    return DOCKER_HUB_REGISTRY if domain in (DEFAULT_DOMAIN, LEGACY_DEFAULT_DOMAIN) else domain
+
+
 def parse(s: str) -> Reference:
     """Parse ``s`` by the grammar alone, without Docker Hub defaults."""
     if not s:

@@ -38,7 +38,7 @@ from imgdigest.errors import (
 from imgdigest.flights import Singleflight
 from imgdigest.media import Descriptor, Manifest, config_platform, is_index
 from imgdigest.platform import Platform
-from imgdigest.reference import Reference, pin_text
+from imgdigest.reference import Reference, api_host, pin_text
 from imgdigest.registry.client import ManifestHead, RegistryClient
 from imgdigest.registry.mirrors import Endpoint, Mirrors
 from imgdigest.registry.options import RegistryOptions
@@ -49,15 +49,7 @@ MAX_CONFIG_BYTES = 8 * 1024 * 1024
 # Nested indexes deeper than this are refused rather than followed forever.
 MAX_INDEX_DEPTH = 4
 
-DOCKER_HUB = "docker.io"
-DOCKER_HUB_API = "registry-1.docker.io"
-
 T = TypeVar("T")
-
-
-def api_host(host: str) -> str:
-    """The host to contact for a registry name (``docker.io`` has its own API host)."""
-    return DOCKER_HUB_API if host in (DOCKER_HUB, "index.docker.io") else host
 
 
 @dataclass(frozen=True)

@@ -20,12 +20,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from imgdigest.check import PHRASES
 from imgdigest.errors import UsageError
 from imgdigest.kubernetes import CONTAINER_LISTS
 from imgdigest.pinned import (
     GATEKEEPER_DIGEST_PATTERN,
     NAME_THEN_DIGEST_PATTERN,
+    PHRASES,
     STRICT_REFERENCE_PATTERN,
 )
 from imgdigest.policy.render import Literal, to_yaml
