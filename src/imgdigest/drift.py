@@ -16,10 +16,9 @@ unique targets, resolved once, concurrently, through one resolver.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from imgdigest import reference as references
 from imgdigest.documents import (
@@ -38,9 +37,14 @@ from imgdigest.pin import (
     PinOptions,
     Target,
     pinned_state,
+    run_offline,
 )
 from imgdigest.reference import Reference
-from imgdigest.resolver import AsyncResolver, ResolveOptions, run_with_resolver
+
+# The resolver (and the HTTP client under it) loads only when a registry is asked:
+# offline work (a lock file, --offline) starts without it.
+if TYPE_CHECKING:
+    from imgdigest.resolver import AsyncResolver, ResolveOptions
 
 Problem = Literal["unpinned", "moved", "missing"]
 
@@ -202,5 +206,7 @@ def drift_paths(
     """Find the images under ``paths`` and check their pins (nothing is written)."""
     scans = list(find_images(paths, finder))
     if offline:
-        return asyncio.run(drift_scans(scans, None))
+        return run_offline(drift_scans(scans, None))
+    from imgdigest.resolver import run_with_resolver
+
     return run_with_resolver(resolve_options, lambda r: drift_scans(scans, r))

@@ -26,7 +26,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from imgdigest import platform as platforms
 from imgdigest import reference as references
@@ -36,7 +36,11 @@ from imgdigest.errors import ConfigError, ImgdigestError
 from imgdigest.jsonfile import MiB, decode_text, loads_object, read_bounded, type_name
 from imgdigest.pin import Failure, pinned_state
 from imgdigest.reference import Reference
-from imgdigest.resolver import AsyncResolver, ResolveOptions, run_with_resolver
+
+# The resolver (and the HTTP client under it) loads only when a registry is asked:
+# offline work (a lock file, --offline) starts without it.
+if TYPE_CHECKING:
+    from imgdigest.resolver import AsyncResolver, ResolveOptions
 
 LOCK_KEY = "imgdigest-lock"
 #: A lock of tens of thousands of images is a few MiB; more is not a lock file.
@@ -343,5 +347,7 @@ def lock_paths(
     if platform:
         platforms.parse(platform)
     scans = list(find_images(paths, finder))
+    from imgdigest.resolver import run_with_resolver
+
     lock, failures = run_with_resolver(resolve_options, lambda r: lock_scans(scans, r, platform))
     return LockReport(lock, failures, scans)

@@ -14,7 +14,6 @@ import sys
 from imgdigest.cli._common import PATH, explained, nonblank, resolve_options, warn
 from imgdigest.display import count, problem, safe
 from imgdigest.documents import STDIN, FinderOptions, load_config
-from imgdigest.drift import drift_paths
 from imgdigest.errors import UsageError
 
 
@@ -50,6 +49,8 @@ def check_paths(paths: list[str]) -> None:
 
 def run_drift(args: argparse.Namespace) -> int:
     """Shared with ``pin --check``."""
+    from imgdigest.drift import drift_paths
+
     offline = bool(getattr(args, "offline", False))
     with explained(args) as trace:
         report = drift_paths(

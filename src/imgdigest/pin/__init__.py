@@ -46,7 +46,7 @@ from imgdigest.pin.plan import (
     Progress,
     Target,
 )
-from imgdigest.pin.planner import pin_text_document, plan_paths, plan_scans
+from imgdigest.pin.planner import pin_text_document, plan_paths, plan_scans, run_offline
 from imgdigest.pin.targets import pinned_state
 
 __all__ = [
@@ -65,4 +65,5 @@ __all__ = [
     "pinned_state",
     "plan_paths",
     "plan_scans",
+    "run_offline",
 ]

@@ -7,9 +7,8 @@ shares tokens, connections and in-flight requests. ``drift`` asks the same quest
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from imgdigest import platform as platforms
 from imgdigest.errors import ImgdigestError, NotFoundError
@@ -17,7 +16,11 @@ from imgdigest.media import config_platform, is_index
 from imgdigest.pin.plan import PinOptions, Progress, Target
 from imgdigest.platform import Platform
 from imgdigest.reference import Reference
-from imgdigest.resolver import AsyncResolver
+
+# The resolver (and the HTTP client under it) loads only when a registry is asked:
+# offline work (a lock file, --offline) starts without it.
+if TYPE_CHECKING:
+    from imgdigest.resolver import AsyncResolver
 
 Answer = str | ImgdigestError
 
@@ -117,6 +120,8 @@ class DigestSource:
                     out[t.key] = head.digest
                 else:
                     moved.append((t, head))
+            import asyncio  # only a registry run gets here: offline work loads no event loop
+
             found = await asyncio.gather(*(self._keep_kind(t, h) for t, h in moved))
             for (t, _), answer in zip(moved, found, strict=True):
                 out[t.key] = answer

@@ -6,8 +6,8 @@ keep their pins.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from imgdigest import platform as platforms
 from imgdigest.documents import (
@@ -33,7 +33,11 @@ from imgdigest.pin.plan import (
     Target,
 )
 from imgdigest.pin.targets import expected_image, rewritten, site_note, site_target
-from imgdigest.resolver import AsyncResolver, ResolveOptions, run_with_resolver
+
+# The resolver (and the HTTP client under it) loads only when a registry is asked:
+# offline work (a lock file, --offline) starts without it.
+if TYPE_CHECKING:
+    from imgdigest.resolver import AsyncResolver, ResolveOptions
 
 
 def _collect(scan: FileScan, options: PinOptions) -> tuple[FilePlan, list[Target]]:
@@ -190,6 +194,24 @@ async def plan_scans(
     )
 
 
+T = TypeVar("T")
+
+
+def run_offline(coro: Coroutine[Any, Any, T]) -> T:
+    """Finish a job's coroutine that asks no registry, without an event loop.
+
+    Offline, the planners await nothing that can suspend (lock lookups are plain calls),
+    so the coroutine runs to its end on its first step; importing and starting asyncio
+    for it would cost more than the work of a small file.
+    """
+    try:
+        coro.send(None)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    coro.close()
+    raise RuntimeError("an offline job waited on I/O")
+
+
 def plan_paths(
     paths: Iterable[str],
     options: PinOptions = DEFAULT_PIN,
@@ -203,7 +225,9 @@ def plan_paths(
         platforms.parse(options.platform)  # a bad specifier is a usage error up front
     scans = list(find_images(paths, finder))
     if options.offline:
-        return asyncio.run(plan_scans(scans, options, None, finder=finder, progress=progress))
+        return run_offline(plan_scans(scans, options, None, finder=finder, progress=progress))
+    from imgdigest.resolver import run_with_resolver
+
     return run_with_resolver(
         resolve_options,
         lambda r: plan_scans(scans, options, r, finder=finder, progress=progress),
@@ -221,7 +245,9 @@ def pin_text_document(
     """Plan the pins of one file's text (``file`` decides which reader reads it)."""
     scans = [scan_text(text, file, options=finder)]
     if options.offline:
-        return asyncio.run(plan_scans(scans, options, None, finder=finder))
+        return run_offline(plan_scans(scans, options, None, finder=finder))
+    from imgdigest.resolver import run_with_resolver
+
     return run_with_resolver(
         resolve_options, lambda r: plan_scans(scans, options, r, finder=finder)
     )
