@@ -1,4 +1,4 @@
-"""Finding image references in files: Kubernetes, kustomize, Dockerfile, Compose, Actions.
+"""Finding image references in files: Kubernetes, kustomize, Helm values, Dockerfile, CI.
 
 ``find_images(paths)`` streams one ``FileScan`` per file: the ``ImageSite`` records
 (exact character spans, quoting, role, object and field path), ``Note`` records for
@@ -23,6 +23,7 @@ from imgdigest.documents.model import (
     DockerfileImage,
     DocumentSyntaxError,
     FileScan,
+    HelmImage,
     ImageSite,
     KustomizeImage,
     Note,
@@ -41,6 +42,7 @@ __all__ = [
     "FileScan",
     "FinderConfig",
     "FinderOptions",
+    "HelmImage",
     "ImageSite",
     "KubeLoader",
     "KustomizeImage",

@@ -6,6 +6,11 @@ and anything else that looks for images agree on what a file contains:
 * by name - ``Dockerfile``/``Containerfile`` (and ``*.Dockerfile``, ``Dockerfile.*``),
   ``kustomization.yaml``, Compose files (``compose.yaml``, ``docker-compose*.yml``),
   workflows under ``.github/workflows/`` and ``action.yml``;
+* Helm values files: ``values*.yaml``/``.yml`` beside a ``Chart.yaml`` (a chart's and
+  each subchart's), and a file named explicitly whose name has ``values`` as a word
+  (``values-prod.yaml``, ``prod.values.yml``: the ``-f`` overlays users pass). A values
+  document that is a Kubernetes object after all (``apiVersion`` and ``kind`` at its
+  root) is read as one; a program can also ask for the ``helm-values`` reader by name;
 * any other ``.yaml``/``.yml``/``.json`` file is read document by document, each one
   sniffed: an object with ``kind``/``apiVersion`` is Kubernetes (a ``Kustomization``
   is a kustomization), one with ``services`` is Compose, one with ``jobs`` a workflow.
@@ -13,7 +18,8 @@ and anything else that looks for images agree on what a file contains:
 A file named explicitly is read whatever its name (stdin too, sniffed as a Dockerfile
 when it starts with ``FROM``/``ARG``); a directory walk only picks names it knows.
 Problems stay with their file and the walk goes on. Left alone with a note: FIFOs,
-devices, symlink loops and symlinks leading out of the tree, Helm templates. An error,
+devices, symlink loops and symlinks leading out of the tree, Helm templates (files under
+a chart's ``templates/``: not YAML until rendered). An error,
 which fails a check: a file that cannot be read or decoded (a byte-order mark selects
 UTF-16/32, as in kubectl; anything else must be UTF-8 without NUL bytes), and any
 unexpected failure while reading one file.
@@ -37,6 +43,7 @@ from yaml.nodes import MappingNode
 from imgdigest.documents.actions import actions_sites
 from imgdigest.documents.compose import compose_sites
 from imgdigest.documents.dockerfile import dockerfile_sites
+from imgdigest.documents.helm_values import helm_values_sites
 from imgdigest.documents.kubernetes_sites import kubernetes_sites
 from imgdigest.documents.kustomize import kustomize_sites
 from imgdigest.documents.model import DocumentSyntaxError, FileScan, ImageSite, Note
@@ -57,6 +64,11 @@ _YAML_SUFFIXES = (".yaml", ".yml", ".json")
 _DOCKERFILE_FIRST = re.compile(r"^\s*(?:#[^\n]*\n\s*)*(?:FROM|ARG)\s", re.I)
 _KUSTOMIZE_KINDS = ("Kustomization", "Component")
 _HELM_NOTE = "Helm template left alone (not YAML until rendered)"
+#: A chart's values files, beside its ``Chart.yaml``.
+_CHART_VALUES = re.compile(r"^values([._-][^/]*)?\.ya?ml$")
+#: A values file named on the command line: ``values`` as a word of the name.
+_NAMED_VALUES = re.compile(r"(^|[._-])values([._-][^/]*)?\.ya?ml$")
+HELM_VALUES = "helm-values"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,9 +110,14 @@ def classify(path: str) -> str | None:
     return None
 
 
-def _wanted(options: FinderOptions) -> Callable[[str], bool] | None:
+def values_name(path: str) -> bool:
+    """A name users give Helm values files (``values.yaml``, ``values-prod.yml``...)."""
+    return _NAMED_VALUES.search(path.replace(os.sep, "/").rsplit("/", 1)[-1].lower()) is not None
+
+
+def _wanted(options: FinderOptions, reader: str) -> Callable[[str], bool] | None:
     """The pre-filter: parse only documents that could hold an image."""
-    if options.parse_all:
+    if options.parse_all or reader == HELM_VALUES:  # any key ending in "Image" may hold one
         return None
     extra_kinds = options.extra.kinds
 
@@ -131,13 +148,19 @@ def _sniff(doc: Document, scope: Scope) -> str | None:
     return None
 
 
+def _manifest(doc: Document) -> bool:
+    """A document with ``apiVersion`` and ``kind`` at its root: Kubernetes, not values."""
+    root = doc.node
+    return get(root, "apiVersion") is not None and get(root, "kind") is not None
+
+
 def _yaml_sites(
     scan: FileScan, parse_text: str, base: int, reader: str, options: FinderOptions
 ) -> None:
     assert scan.text is not None
     full = scan.text
     scope = options.scope
-    for doc in iter_documents(parse_text, scan.file, _wanted(options), base):
+    for doc in iter_documents(parse_text, scan.file, _wanted(options, reader), base):
         if isinstance(doc, DocumentSyntaxError):
             if "{{" in full:
                 scan.notes.append(Note(scan.file, doc.line, _HELM_NOTE))
@@ -148,6 +171,8 @@ def _yaml_sites(
         if doc.node is None:
             continue
         what = _sniff(doc, scope) if reader == "yaml" else reader
+        if what == HELM_VALUES and _manifest(doc):
+            what = _sniff(doc, scope)
         if scope == "gatekeeper" and what != "kubernetes":
             continue
         if what == "kubernetes":
@@ -160,6 +185,8 @@ def _yaml_sites(
             found = compose_sites(doc, full, scan.file)
         elif what == "actions":
             found = actions_sites(doc, full, scan.file)
+        elif what == HELM_VALUES:
+            found = helm_values_sites(doc, full, scan.file)
         else:
             continue
         try:
@@ -198,6 +225,8 @@ def scan_text(
     scan = FileScan(file=file, path=None if file == STDIN else Path(file), text=text)
     if reader is None:
         reader = classify(file) if file != STDIN else None
+        if reader == "yaml" and values_name(file):
+            reader = HELM_VALUES
     if reader is None:
         reader = "dockerfile" if _DOCKERFILE_FIRST.match(text.lstrip("\ufeff")) else "yaml"
     scan.source = reader
@@ -392,6 +421,8 @@ def _walk(root: Path, display: str, options: FinderOptions) -> Iterator[FileScan
             reader = classify(rel)
             if reader is None or _excluded(rel, options.exclude):
                 continue
+            if reader == "yaml" and _CHART_VALUES.match(name.lower()) and "Chart.yaml" in filenames:
+                reader = HELM_VALUES
             path = here / name
             file = os.path.join(display, rel) if display not in ("", ".") else rel
             if path.is_symlink():

@@ -33,11 +33,12 @@ Role = Literal[
     "dockerfile",
     "compose",
     "actions",
+    "helm",
 ]
 #: How the value is written: YAML scalar styles, or ``bare`` for a Dockerfile token.
 Quoting = Literal["plain", "single", "double", "literal", "folded", "bare"]
 #: What kind of file the site came from.
-Source = Literal["kubernetes", "kustomize", "dockerfile", "compose", "actions"]
+Source = Literal["kubernetes", "kustomize", "dockerfile", "compose", "actions", "helm"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +78,43 @@ class KustomizeImage:
 
 
 @dataclass(frozen=True, slots=True)
+class HelmImage:
+    """An image a Helm values map assembles from several keys, key by key.
+
+    A chart renders ``registry/repository:tag``, or ``registry/repository@digest`` once
+    the digest key is set (Bitnami's helper drops the tag then), so a pin goes into the
+    digest key when the map has one (``digest``, or a sibling like ``imageDigest``) and
+    else into ``tag`` as ``tag@digest``. ``global_registry`` is ``global.imageRegistry``,
+    which Bitnami's helper prefers to the map's own ``registry``. A null or absent key
+    reads as ``""`` in ``value``; its ``raw`` keeps what the file says.
+    """
+
+    registry: Scalar | None
+    global_registry: Scalar | None
+    repository: Scalar
+    tag: Scalar | None
+    digest: Scalar | None
+    digest_key: str | None  #: ``digest``, or the sibling key holding the digest
+
+    @property
+    def name(self) -> str:
+        """``registry/repository`` as the chart renders it (the global registry first)."""
+        registry = self.global_registry.value if self.global_registry is not None else ""
+        if not registry and self.registry is not None:
+            registry = self.registry.value
+        return f"{registry}/{self.repository.value}" if registry else self.repository.value
+
+    @property
+    def reference(self) -> str | None:
+        """What the chart renders: ``name@digest``, else ``name:tag``; None with neither."""
+        if self.digest is not None and self.digest.value:
+            return f"{self.name}@{self.digest.value}"
+        if self.tag is not None and self.tag.value:
+            return f"{self.name}:{self.tag.value}"
+        return None
+
+
+@dataclass(frozen=True, slots=True)
 class DockerfileImage:
     """Where in a Dockerfile an image was named."""
 
@@ -111,7 +149,7 @@ class ImageSite:
     alias: bool = False  #: the value is an anchor used elsewhere too (editing it edits all)
     value_type: str = "str"  #: str, int, float, bool, null, seq or map
     value: Any = None  #: the typed value when ``value_type`` is not ``str``
-    detail: KustomizeImage | DockerfileImage | None = None
+    detail: KustomizeImage | DockerfileImage | HelmImage | None = None
 
     @property
     def exact(self) -> bool:

@@ -1,14 +1,16 @@
 """From an image site to a target: what it asks for, and the text that answers it.
 
 Whether a site is pinned, and to which tag, is ``imgdigest.pinned``'s strict parse;
-here it is applied to a site (a kustomize entry key by key), and the new text keeps the
-spelling and quoting the file already had.
+here it is applied to a site (a kustomize entry or a Helm values map key by key), and the
+new text keeps the spelling and quoting the file already had. A Helm map's pin goes where
+its chart reads it: the digest key when the map has one, else ``tag: TAG@DIGEST``
+(Renovate's convention; the tag stays readable and the chart renders both).
 """
 
 from __future__ import annotations
 
 from imgdigest import reference as references
-from imgdigest.documents import ImageSite, KustomizeImage, Note
+from imgdigest.documents import HelmImage, ImageSite, KustomizeImage, Note
 from imgdigest.pin.plan import Mode, PinOptions, Target
 from imgdigest.pinned import kustomize_state, reference_state
 from imgdigest.reference import Reference, pin_text
@@ -27,6 +29,12 @@ def pinned_state(site: ImageSite) -> tuple[Reference | None, str | None]:
             name.value if name is not None else None,
             detail.new_tag.value if detail.new_tag is not None else None,
             detail.digest.value if detail.digest is not None else None,
+        )
+    if isinstance(detail, HelmImage):
+        return kustomize_state(
+            detail.name,
+            detail.tag.value if detail.tag is not None else None,
+            (detail.digest.value if detail.digest is not None else None) or None,
         )
     return reference_state(site.image)
 
@@ -59,10 +67,36 @@ def _kustomize_target(
     )
 
 
+def _helm_target(site: ImageSite, detail: HelmImage, update: bool) -> Target | Note | None:
+    tagged, current = pinned_state(site)
+    if current is not None and not update:
+        return None
+    if tagged is None:
+        return site_note(site, "pinned without a tag, nothing to update from")
+    edited = detail.digest if detail.digest is not None else detail.tag
+    assert edited is not None
+    if edited is detail.tag and not edited.exact:
+        return Note(site.file, edited.line, f"{site.image}: value written with escapes left alone")
+    mode: Mode = "update" if current else "pin"
+    return Target(
+        site,
+        mode,
+        tagged,
+        current,
+        edited.start,
+        edited.end,
+        edited.raw,
+        edited.line,
+        edited.column,
+    )
+
+
 def site_target(site: ImageSite, options: PinOptions) -> Target | Note | None:
     """The target for a site; a note when it is left alone on purpose; None if done."""
     if isinstance(site.detail, KustomizeImage):
         return _kustomize_target(site, site.detail, options.update)
+    if isinstance(site.detail, HelmImage):
+        return _helm_target(site, site.detail, options.update)
     if not site.exact:
         if site.value_type != "str":
             return site_note(site, f"a {site.value_type}, not a string; left alone")
@@ -87,6 +121,12 @@ def rewritten(target: Target, digest: str, keep_tag: bool) -> str:
         if target.site.detail.digest is not None:
             return digest
         return f"{target.raw.partition('@')[0]}@{digest}"
+    if isinstance(target.site.detail, HelmImage):
+        into = target.site.detail.digest
+        if into is None:
+            return f"{target.raw.partition('@')[0]}@{digest}"
+        # ``digest:`` with no value: the new one needs the space YAML wants after a key
+        return f" {digest}" if into.quoting == "plain" and not into.raw else digest
     return pin_text(target.raw, digest, keep_tag)
 
 
@@ -98,4 +138,8 @@ def expected_image(site: ImageSite, target: Target, digest: str, keep_tag: bool)
         if detail.digest is not None:
             return f"{name}@{digest}"
         return f"{name}:{target.raw.partition('@')[0]}@{digest}"
+    if isinstance(detail, HelmImage):
+        if detail.digest is not None:
+            return f"{detail.name}@{digest}"
+        return f"{detail.name}:{target.raw.partition('@')[0]}@{digest}"
     return pin_text(site.image, digest, keep_tag)
