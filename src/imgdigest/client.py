@@ -24,32 +24,27 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from imgdigest import platform as platforms
 from imgdigest import reference as references
 from imgdigest.errors import ImgdigestError, UsageError
-from imgdigest.explore import config_bytes, layers, pick_layers, select, tree
-from imgdigest.inspect import (
-    ImageConfig,
-    ImageTree,
-    LayerList,
-    ManifestInfo,
-    TagList,
-    resolve_local,
-)
 from imgdigest.platform import Platform
-from imgdigest.reference import Reference
+from imgdigest.reference import Reference, is_local
 from imgdigest.resolver import AsyncResolver, Resolution, ResolveOptions
-from imgdigest.sources import ImageSource, is_local, open_source
-from imgdigest.sources.base import prefetch_iter, sync_iter
 
-# The jobs over files, copying and tag listing load on first use: a command that only
-# resolves or inspects does not pay for the YAML readers or the upload code.
+# Everything past resolving loads on first use: ``digest`` does not pay for the image
+# walk, the YAML readers or the upload code, nor ``pin`` for the image walk.
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from imgdigest.audit import AuditOptions, AuditReport
     from imgdigest.check import CheckOptions, CheckReport
     from imgdigest.copy import CopyReport
     from imgdigest.documents import FinderOptions
     from imgdigest.drift import DriftReport
+    from imgdigest.inspect import ImageConfig, ImageTree, LayerList, ManifestInfo, TagList
+    from imgdigest.krm import KrmResult, KrmSettings
     from imgdigest.layerfiles import FileEntry
     from imgdigest.lock import LockReport
     from imgdigest.pin import PinOptions, PinPlan
     from imgdigest.registry.tags import TagPage
+    from imgdigest.sources import ImageSource
     from imgdigest.tagsof import TagsOf
 
 T = TypeVar("T")
@@ -126,6 +121,8 @@ class AsyncClient:
     @asynccontextmanager
     async def source(self, ref: str) -> AsyncIterator[ImageSource]:
         """Where ``ref`` lives (registry, layout or archive), closed after use."""
+        from imgdigest.sources import open_source
+
         src = open_source(ref, self.resolver)
         try:
             yield src
@@ -139,6 +136,8 @@ class AsyncClient:
     ) -> Resolution:
         """The digest ``ref`` names (of its ``platform`` child when one is given)."""
         if isinstance(ref, str) and is_local(ref):
+            from imgdigest.inspect import resolve_local
+
             async with self.source(ref) as src:
                 return await resolve_local(src, ref, _platform(platform), children)
         return await self.resolver.resolve(ref, platform, children)
@@ -175,11 +174,17 @@ class AsyncClient:
 
     async def manifest(self, ref: str, platform: PlatformSpec = None) -> ManifestInfo:
         """The manifest or index ``ref`` names, byte for byte (a platform's, if given)."""
+        from imgdigest.explore import select
+        from imgdigest.inspect import ManifestInfo
+
         async with self.source(ref) as src:
             return ManifestInfo.of(ref, await select(src, platform, need_image=False))
 
     async def config(self, ref: str, platform: PlatformSpec = None) -> ImageConfig:
         """An image's config; an index without ``platform`` gives this machine's."""
+        from imgdigest.explore import config_bytes, select
+        from imgdigest.inspect import ImageConfig
+
         async with self.source(ref) as src:
             sel = await select(src, platform)
             raw = await config_bytes(src, sel.manifest, sel.digest)
@@ -189,6 +194,9 @@ class AsyncClient:
 
     async def layers(self, ref: str, platform: PlatformSpec = None) -> LayerList:
         """An image's layers with the diff_ids its config records."""
+        from imgdigest.explore import layers, select
+        from imgdigest.inspect import LayerList
+
         async with self.source(ref) as src:
             sel = await select(src, platform)
             rows = await layers(src, sel)
@@ -196,6 +204,9 @@ class AsyncClient:
 
     async def tree(self, ref: str) -> ImageTree:
         """Everything below ``ref``: index, platform manifests, configs and layers."""
+        from imgdigest.explore import tree
+        from imgdigest.inspect import ImageTree
+
         async with self.source(ref) as src:
             return ImageTree(ref, await tree(src))
 
@@ -219,6 +230,10 @@ class AsyncClient:
         the layers are streamed and verified as the result is iterated, never stored.
         The tar parsing runs in a worker thread so the event loop keeps serving.
         """
+        from imgdigest.explore import layers, pick_layers, select
+        from imgdigest.inspect import LayerList
+        from imgdigest.sources import open_source
+
         src = open_source(ref, self.resolver)
         try:
             sel = await select(src, platform)
@@ -241,6 +256,7 @@ class AsyncClient:
 
     async def tags(self, repository: str, *, page_size: int | None = PAGE_SIZE) -> TagList:
         """Every tag of a registry repository, following the registry's pages."""
+        from imgdigest.inspect import TagList
         from imgdigest.registry.tags import merge_manifests
 
         names: list[str] = []
@@ -326,6 +342,19 @@ class AsyncClient:
         scans = [scan_text(text, file, options=finder)]
         return await plan_scans(scans, options, self._online(options), finder=finder)
 
+    async def pin_resources(
+        self,
+        text: str,
+        settings: KrmSettings | None = None,
+        *,
+        config: str | Path | None = None,
+        base: str | Path | None = None,
+    ) -> KrmResult:
+        """Pin a kustomize transformer's input (a ResourceList, or a stream with ``config``)."""
+        from imgdigest.krm import plan_resources
+
+        return await plan_resources(text, settings, self.resolver, config=config, base=base)
+
     async def drift(
         self,
         paths: Iterable[str],
@@ -368,6 +397,17 @@ class AsyncClient:
             return check_paths(paths, options)
         verifier = registry_verifier(self.options)
         return await asyncio.to_thread(check_paths, list(paths), options, verifier=verifier)
+
+    async def audit(
+        self, paths: Iterable[str], options: AuditOptions | None = None
+    ) -> AuditReport:
+        """What the pods in kubectl's JSON (``-``: stdin) run, per workload, with findings."""
+        from imgdigest.audit import AuditOptions, audit_inventory
+        from imgdigest.audit.inventory import read_inventory
+
+        options = options or AuditOptions()
+        inventory = await asyncio.to_thread(read_inventory, list(paths))
+        return await audit_inventory(inventory, None if options.offline else self.resolver, options)
 
     def _online(self, options: PinOptions) -> AsyncResolver | None:
         return None if options.offline else self.resolver
@@ -427,6 +467,8 @@ class Client:
 
     def blob(self, ref: str) -> Iterator[bytes]:
         """A blob's verified bytes; the download runs ahead of the reader in a thread."""
+        from imgdigest.sources.base import prefetch_iter
+
         return prefetch_iter(self.run, self.aio.blob(ref))
 
     def files(
@@ -434,7 +476,11 @@ class Client:
     ) -> LayerFiles:
         """The entries of an image's layers; the download runs ahead in a thread while
         this one decompresses and parses (the two overlap on two cores)."""
+        from imgdigest.explore import layers, pick_layers, select
+        from imgdigest.inspect import LayerList
         from imgdigest.layerfiles import entries
+        from imgdigest.sources import open_source
+        from imgdigest.sources.base import prefetch_iter
 
         src = open_source(ref, self.aio.resolver)
         try:
@@ -461,6 +507,8 @@ class Client:
         return self.run(self.aio.tags(repository, page_size=page_size))
 
     def tag_pages(self, repository: str, *, page_size: int | None = PAGE_SIZE) -> Iterator[TagPage]:
+        from imgdigest.sources.base import sync_iter
+
         return sync_iter(self.run, self.aio.tag_pages(repository, page_size=page_size))
 
     def tags_of(self, ref: str) -> TagsOf:
@@ -498,6 +546,16 @@ class Client:
     ) -> PinPlan:
         return self.run(self.aio.pin_text(text, file, options, finder=finder))
 
+    def pin_resources(
+        self,
+        text: str,
+        settings: KrmSettings | None = None,
+        *,
+        config: str | Path | None = None,
+        base: str | Path | None = None,
+    ) -> KrmResult:
+        return self.run(self.aio.pin_resources(text, settings, config=config, base=base))
+
     def drift(
         self,
         paths: Iterable[str],
@@ -523,6 +581,9 @@ class Client:
         if not options.verify:
             return check_paths(paths, options)
         return check_paths(paths, options, verifier=registry_verifier(self.aio.options))
+
+    def audit(self, paths: Iterable[str], options: AuditOptions | None = None) -> AuditReport:
+        return self.run(self.aio.audit(paths, options))
 
 
 def resolve(

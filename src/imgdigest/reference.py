@@ -279,6 +279,15 @@ def _split_name(name: str) -> tuple[str, str]:
     return match.group(1) or "", match.group(2)
 
 
+#: How a user names an image that is not in a registry (see ``imgdigest.sources``).
+LOCAL_PREFIXES = ("oci:", "docker-archive:")
+
+
+def is_local(text: str) -> bool:
+    """``oci:DIR...`` or ``docker-archive:FILE...``: an image on disk, not a reference."""
+    return text.startswith(LOCAL_PREFIXES)
+
+
 def api_host(domain: str) -> str:
     """The host that serves a registry name's API (Docker Hub's is not ``docker.io``)."""
     return DOCKER_HUB_REGISTRY if domain in (DEFAULT_DOMAIN, LEGACY_DEFAULT_DOMAIN) else domain

@@ -17,13 +17,12 @@ from pathlib import Path
 
 from imgdigest import reference as references
 from imgdigest.errors import NotFoundError, UsageError
+from imgdigest.reference import is_local
 from imgdigest.resolver import AsyncResolver
 from imgdigest.sources.archive import ArchiveSource
 from imgdigest.sources.base import ImageSource, sync_iter
 from imgdigest.sources.layout import DirFiles, LayoutSource, LayoutWriter
 from imgdigest.sources.registry import RegistrySource
-
-PREFIXES = ("oci:", "docker-archive:")
 
 
 @dataclass(frozen=True)
@@ -38,10 +37,6 @@ class LocalRef:
         sel = self.selector or ""
         sep = "" if not sel or sel.startswith("@") else ":"
         return f"{self.transport}:{self.path}{sep}{sel}"
-
-
-def is_local(text: str) -> bool:
-    return text.startswith(PREFIXES)
 
 
 def parse_local(text: str) -> LocalRef:
