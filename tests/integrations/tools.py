@@ -12,6 +12,7 @@ from tests.shared import DATA, ROOT, tool
 PLUGIN = ROOT / "integrations" / "helm" / "imgdigest"
 POSTRENDER = PLUGIN / "imgdigest-postrender"
 CHART = DATA / "charts" / "web"
+KUSTOMIZE = ROOT / "integrations" / "kustomize"
 BIN = Path(sys.executable).parent
 
 
