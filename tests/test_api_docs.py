@@ -7,6 +7,7 @@ their files), never from the library under test.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -29,7 +30,7 @@ def test_the_page_has_an_example_per_job() -> None:
         "resolve(", "resolve_many(", "manifest(", "config(", "layers(", "tree(", "files(",
         "blob(", "tags(", "tags_of(", "copy(", "pin(", "pin_text(", "lock(", "drift(",
         "check_files(", "check_text(", "check_object(", "gatekeeper_policy(",
-        "kyverno_policy(", "AsyncClient(",
+        "kyverno_policy(", "AsyncClient(", "audit(",
     ]  # fmt: skip
     assert [job for job in jobs if job not in code] == []
 
@@ -49,6 +50,12 @@ def workspace(tmp_path, monkeypatch, registry_http, tmp_home):
         f"services:\n  web:\n    image: {host}/team/app:1.4\n"
     )
     write_layout(work / "layout", {"1.4": idx})
+    running = {"name": "app", "image": f"{host}/team/app:1.4",
+               "imageID": f"{host}/team/app@{idx.digest}"}
+    pod = {"kind": "Pod", "metadata": {"name": "web", "namespace": "default"},
+           "spec": {"containers": [{"name": "app", "image": running["image"]}]},
+           "status": {"containerStatuses": [running]}}
+    (work / "pods.json").write_text(json.dumps({"kind": "List", "items": [pod]}))
     monkeypatch.chdir(work)
     return host, idx, work
 
@@ -78,6 +85,9 @@ def test_every_example_runs_and_gives_what_the_registry_holds(workspace, capsys)
     assert [p.rstrip("/") for p in ns["paths"]] == expected_paths
     assert ns["blob"] == amd64.config_bytes
     assert ns["tags"] == ["1.4"]
+    assert ns["running"] == [("Pod", "web", [idx.digest])]
+    assert [f.problem for f in ns["audit"].findings] == ["unpinned"]
+    assert f"image: {host}/team/app:1.4@{idx.digest}\n" in ns["patches"]
     assert [m.tag for m in ns["found"].matches] == ["1.4"]
     assert ns["copied"].reference == f"{host}/mirror/app:1.4@{idx.digest}"
     blobs = {d for image in [*idx.children, *idx.attestations] for d in image.blobs}
