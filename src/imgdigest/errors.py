@@ -72,6 +72,10 @@ class DocumentError(UsageError):
     """A file could not be read or parsed (the message names file and line)."""
 
 
+class ChartError(DocumentError):
+    """A Helm chart could not be rendered: ``helm template`` failed, or no ``helm`` to run."""
+
+
 class ConfigError(UsageError):
     """A configuration file (credentials, mirrors, policy) is malformed."""
 

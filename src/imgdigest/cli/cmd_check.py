@@ -7,6 +7,7 @@ import sys
 
 from imgdigest import report as reports
 from imgdigest.check import CheckOptions, check_paths, load_constraint
+from imgdigest.cli._chart import add_chart_args, chart_mode
 from imgdigest.cli._common import PATH, nonblank
 from imgdigest.display import count, problem
 from imgdigest.documents import FinderOptions, load_config
@@ -20,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "messages of the Gatekeeper K8sImageDigests policy. Exit 0 when clean, 1 on "
         "violations, 2 on usage errors or unreadable input.",
     )
-    p.add_argument("paths", nargs="+", metavar="PATH", help="files or directories; - for stdin")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="files or directories; - for stdin")
     p.add_argument(
         "--compat",
         choices=("gatekeeper",),
@@ -76,6 +77,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no notes and no summary on stderr")
     from imgdigest.cli._common import add_registry_args
 
+    add_chart_args(p)
     add_registry_args(p)
     p.set_defaults(func=run)
 
@@ -105,9 +107,18 @@ def _options(args: argparse.Namespace) -> CheckOptions:
 
 
 def run(args: argparse.Namespace) -> int:
+    chart = chart_mode(args)
     options = _options(args)
     verifier = None
-    if args.verify:
+    if chart:
+        if args.verify:
+            raise UsageError("--verify does not take --chart yet: pin --chart, then check --verify")
+        from imgdigest.pin import check_chart
+
+        result = check_chart(
+            args.chart, args.values, args.set_values, options, release=args.release
+        )
+    elif args.verify:
         from imgdigest.check import registry_verifier
         from imgdigest.cli._common import explained, resolve_options
 

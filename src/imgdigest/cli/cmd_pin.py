@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
+from imgdigest.cli._chart import add_chart_args, chart_mode
 from imgdigest.cli._common import (
     PATH,
     add_registry_args,
@@ -29,7 +30,7 @@ from imgdigest.display import count, problem, safe
 from imgdigest.documents import STDIN
 from imgdigest.errors import UsageError
 from imgdigest.lock import read_lock
-from imgdigest.pin import PinOptions, PinPlan, Progress, plan_paths
+from imgdigest.pin import ChartPlan, PinOptions, PinPlan, Progress, pin_chart, plan_paths
 
 # Progress is worth showing only when this many references are asked for.
 PROGRESS_MIN = 20
@@ -39,10 +40,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "pin",
         description="Rewrite each image reference in Kubernetes manifests, kustomizations, "
-        "Dockerfiles, Compose files and GitHub workflows to name:tag@digest, changing no other "
-        "byte. Shows a diff unless --write. A run in which any reference fails writes nothing.",
+        "Helm values, Dockerfiles, Compose files and GitHub workflows to name:tag@digest, "
+        "changing no other byte. With --chart, render a Helm chart and pin the values its "
+        "images come from. Shows a diff unless --write. A run in which any reference fails "
+        "writes nothing.",
     )
-    p.add_argument("paths", nargs="+", metavar="PATH", help="files or directories; - for stdin")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="files or directories; - for stdin")
     p.add_argument("-w", "--write", action="store_true", help="edit the files in place")
     p.add_argument(
         "--check",
@@ -77,6 +80,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no notes or summary on stderr")
     p.add_argument("--no-progress", action="store_true", help="no progress line on a terminal")
     add_file_args(p)
+    add_chart_args(p)
     add_verify_arg(p)
     add_registry_args(p)
     p.set_defaults(func=run)
@@ -133,8 +137,11 @@ def report_problems(plan: PinPlan, quiet: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    chart = chart_mode(args)
     check_paths(args.paths)
     if args.check:
+        if chart:
+            raise UsageError("--check does not take --chart: imgdigest check --chart does that")
         return run_drift(args)
     if args.offline and not args.lock:
         raise UsageError("--offline needs --lock FILE: there is nowhere else to find digests")
@@ -146,14 +153,26 @@ def run(args: argparse.Namespace) -> int:
         offline=args.offline,
     )
     finder = finder_options(args)
+    result: ChartPlan | None = None
     with explained(args) as trace, terminated_as_interrupt():
-        plan = plan_paths(
-            args.paths,
-            options,
-            None if args.offline else resolve_options(args, trace),
-            finder=finder,
-            progress=progress_line(args),
-        )
+        if chart:
+            result = pin_chart(
+                args.chart,
+                args.values,
+                args.set_values,
+                options,
+                None if args.offline else resolve_options(args, trace),
+                release=args.release,
+            )
+            plan = result.plan
+        else:
+            plan = plan_paths(
+                args.paths,
+                options,
+                None if args.offline else resolve_options(args, trace),
+                finder=finder,
+                progress=progress_line(args),
+            )
         report_problems(plan, args.quiet)
         blocked = bool(plan.failures) and not args.partial
         if args.paths == [STDIN]:
@@ -165,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
         if args.write and not blocked:
             written = plan.write(partial=args.partial)
     if args.format == "json":
-        obj = plan.to_json()
+        obj = result.to_json() if result is not None else plan.to_json()
         obj["written"] = written
         print(json.dumps(obj, indent=2))
     elif not args.write:

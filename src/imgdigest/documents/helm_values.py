@@ -189,3 +189,32 @@ def helm_values_sites(doc: Document, full: str, file: str) -> Iterator[ImageSite
     if doc.node is None:
         return
     yield from _Reader(doc, full, file).walk(doc.node, ())
+
+
+def values_leaves(doc: Document, full: str) -> tuple[dict[Path, Scalar], list[Path]]:
+    """Every scalar of a values document by its path, and the paths that hold lists.
+
+    Helm merges values files key by key but replaces a list whole, so a caller merging
+    several files needs both. A null value reads as ``""`` (its ``raw`` is as written).
+    """
+    leaves: dict[Path, Scalar] = {}
+    lists: list[Path] = []
+
+    def walk(node: Node, path: Path) -> None:
+        if isinstance(node, ScalarNode):
+            span = _span(node, doc, full)
+            if span is not None and path:
+                leaves[path] = span
+        elif isinstance(node, SequenceNode):
+            lists.append(path)
+            for index, item in enumerate(node.value):
+                walk(item, (*path, index))
+        elif isinstance(node, MappingNode):
+            for key_node, value in node.value:
+                key = _key(key_node)
+                if key is not None and key != "<<":
+                    walk(value, (*path, key))
+
+    if doc.node is not None:
+        walk(doc.node, ())
+    return leaves, lists

@@ -30,10 +30,13 @@ The modules follow the steps: ``plan`` holds the model (options, targets, change
 failures, the per-file and whole plan, which writes itself), ``targets`` turns a site
 into what it asks for and the text that answers it, ``digests`` answers targets (lock,
 then registry; ``drift`` shares it), and ``planner`` runs find, plan and verify.
+``chart`` pins a Helm chart where it renders: ``helm template``, trace each image to the
+values entries it comes from, pin those, render again to prove it.
 """
 
 from __future__ import annotations
 
+from imgdigest.pin.chart import ChartPlan, RenderedImage, check_chart, pin_chart, plan_chart
 from imgdigest.pin.digests import Answer, DigestSource
 from imgdigest.pin.plan import (
     DEFAULT_PIN,
@@ -53,6 +56,7 @@ __all__ = [
     "DEFAULT_PIN",
     "Answer",
     "Change",
+    "ChartPlan",
     "DigestSource",
     "Failure",
     "FilePlan",
@@ -60,9 +64,13 @@ __all__ = [
     "PinOptions",
     "PinPlan",
     "Progress",
+    "RenderedImage",
     "Target",
+    "check_chart",
+    "pin_chart",
     "pin_text_document",
     "pinned_state",
+    "plan_chart",
     "plan_paths",
     "plan_scans",
     "run_offline",
