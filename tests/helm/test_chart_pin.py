@@ -239,3 +239,44 @@ def test_no_helm_and_no_chart_are_exit_2_naming_them(tmp_path) -> None:
         2,
         "imgdigest: error: -f and --set need --chart DIR\n",
     )
+
+
+def small_chart(root: Path, values: str, pod_extra: str = "") -> Path:
+    chart = root / "small"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: small\nversion: 0.1.0\n")
+    (chart / "values.yaml").write_text(values)
+    (chart / "templates" / "pod.yaml").write_text(
+        f"apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n{pod_extra}spec:\n  containers:\n"
+        '  - name: c\n    image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"\n'
+    )
+    return chart
+
+
+def test_a_pin_that_would_change_more_than_images_is_refused(tmp_path) -> None:
+    """The tag also feeds a label: pinning it would change the label, so nothing is pinned."""
+    values = f"image:\n  repository: {R}/x\n  tag: '1'\n"
+    label = "  labels:\n    version: {{ .Values.image.tag | trunc 63 | quote }}\n"
+    chart = small_chart(tmp_path, values, label)
+    lock = lock_of(f"{R}/x:1")
+    plan = pin_chart(chart, options=PinOptions(lock=lock, offline=True), helm=tool("helm"))
+    assert [(f.file, f.reason) for f in plan.failures] == [
+        (str(chart), "pinning changed the rendered output outside its images; nothing pinned")
+    ]
+    assert plan.exit_code == 1 and plan.changes == [] and plan.write(partial=True) == []
+    assert (chart / "values.yaml").read_text() == values
+
+
+def test_update_refreshes_a_pinned_value_through_the_chart(tmp_path) -> None:
+    old = fake_digest("old")
+    values = f"image:\n  repository: {R}/x\n  tag: '1@{old}'  # pinned\n"
+    chart = small_chart(tmp_path, values)
+    lock = lock_of(f"{R}/x:1")
+    kept = pin_chart(chart, options=PinOptions(lock=lock, offline=True), helm=tool("helm"))
+    assert kept.changes == [] and kept.failures == []
+    plan = pin_chart(
+        chart, options=PinOptions(lock=lock, offline=True, update=True), helm=tool("helm")
+    )
+    assert [(c.old, c.new, c.mode) for c in plan.changes] == [(f"1@{old}", f"1@{D}", "update")]
+    plan.write()
+    assert rendered(chart) == {"c": f"{R}/x:1@{D}"}

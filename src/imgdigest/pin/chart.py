@@ -31,6 +31,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import yaml
+
 from imgdigest import reference as references
 from imgdigest.documents import FileScan, HelmImage, ImageSite, Note, scan_text
 from imgdigest.documents.finder import HELM_VALUES, read_file
@@ -42,7 +44,16 @@ from imgdigest.errors import ChartError, ImgdigestError
 from imgdigest.kubernetes import Path as FieldPath
 from imgdigest.kubernetes import field_path
 from imgdigest.pin.digests import DigestSource
-from imgdigest.pin.plan import DEFAULT_PIN, Change, Failure, FilePlan, PinOptions, PinPlan, Target
+from imgdigest.pin.plan import (
+    DEFAULT_PIN,
+    Change,
+    Failure,
+    FilePlan,
+    Mode,
+    PinOptions,
+    PinPlan,
+    Target,
+)
 from imgdigest.pin.targets import pinned_state, rewritten
 
 if TYPE_CHECKING:
@@ -271,7 +282,7 @@ def _load_yaml(path: Path) -> Any:
 
     try:
         docs = load_all(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, Exception):  # a broken Chart.yaml is helm's to report
+    except (OSError, UnicodeError, yaml.YAMLError):  # a broken Chart.yaml is helm's to report
         return {}
     return docs[0] if docs else {}
 
@@ -527,16 +538,100 @@ def _check_proof(
         if a.raw != b.raw:
             edits.append(Edit(a.start, a.end, b.raw))
         if index in traced:
-            ref = references.normalize(b.image) if _normal(b.image) else None
-            if ref is None or ref.digest != traced[index]:
+            if _digest_of(b.image) != traced[index]:
                 missing.append(index)
-            elif ref.without_digest().name != references.normalize(a.image).name:
+            elif references.normalize(b.image).name != references.normalize(a.image).name:
                 return f"pinning renamed the image at {a.location}: {b.image}", []
         elif a.raw != b.raw:
             return f"pinning changed an image it did not pin, at {a.location}: {b.image}", []
     if apply_edits(first.text, edits) != second_text:
         return "pinning changed the rendered output outside its images", []
     return None, missing
+
+
+def _digest_of(image: str) -> str | None:
+    try:
+        return references.normalize(image).digest
+    except ImgdigestError:
+        return None
+
+
+def _targets(
+    run: _Run, rendered: list[_Rendered], into_tag: set[int], options: PinOptions
+) -> tuple[list[tuple[int, Target]], list[Failure]]:
+    """What each rendered image asks of its values entries (by the image's index)."""
+    targets: list[tuple[int, Target]] = []
+    failures: list[Failure] = []
+    for item in rendered:
+        site = item.site
+        if _digest_of(site.image) is not None and (not options.update or not item.entries):
+            continue
+        if not item.entries:
+            where, line = item.literal or (str(_template_path(run.chart, item.template)), None)
+            why = "a template literal, not a values entry: pin it in the template"
+            if item.literal is None:
+                why = "no values entry renders it (set by a template's own logic)"
+            failures.append(Failure(where, line, site.image, why))
+            continue
+        for entry in item.entries:
+            leaf = entry.edited(id(entry) in into_tag)
+            if leaf is None:
+                continue
+            if leaf.source is None:
+                why = f"set with --set {field_path(entry.path)}: pin it there"
+                failures.append(Failure(_SET, None, site.image, why))
+                continue
+            values_site = _site_for(entry, leaf, id(entry) in into_tag)
+            tagged, current = pinned_state(values_site)
+            if tagged is None or (current is not None and not options.update):
+                continue
+            s = leaf.scalar
+            mode: Mode = "update" if current else "pin"
+            target = Target(
+                values_site, mode, tagged, current, s.start, s.end, s.raw, s.line, s.column
+            )
+            targets.append((item.index, target))
+    return targets, failures
+
+
+@dataclass
+class _Edits:
+    """The edits one attempt makes, per values file, and the digest each traced image gets."""
+
+    edits: dict[str, dict[tuple[int, int], Edit]] = field(default_factory=dict)
+    changes: dict[str, list[Change]] = field(default_factory=dict)
+    traced: dict[int, str] = field(default_factory=dict)  #: rendered index -> digest
+
+    def add(self, index: int, target: Target, digest: str, keep_tag: bool) -> None:
+        self.traced[index] = digest
+        new = rewritten(target, digest, keep_tag)
+        file = target.site.file
+        span = (target.start, target.end)
+        if new == target.raw or span in self.edits.setdefault(file, {}):
+            return
+        self.edits[file][span] = Edit(target.start, target.end, new)
+        line, column = target.line or target.site.line, target.column or target.site.column
+        self.changes.setdefault(file, []).append(
+            Change(
+                file,
+                line,
+                column,
+                target.raw,
+                new,
+                str(target.tagged),
+                digest,
+                target.mode,
+                target.start,
+                target.end,
+            )
+        )
+
+    def texts(self, run: _Run) -> dict[str, str]:
+        return {
+            file: apply_edits(run.by_file[file].scan.text or "", list(spans.values()))
+            for file, spans in self.edits.items()
+            if spans
+        }
 
 
 async def _plan_chart(
@@ -546,103 +641,27 @@ async def _plan_chart(
     resolver: AsyncResolver | None,
 ) -> ChartPlan:
     merged = _merge(run.sources, _set_leaves(run.set_values))
-    entries = _entries(run.sources, merged)
-    first, rendered = _trace(run.chart, output, entries)
-    plans = {s.file: FilePlan(s.scan) for s in run.sources}
-    extra: list[FilePlan] = []
+    first, rendered = _trace(run.chart, output, _entries(run.sources, merged))
+    source = DigestSource(options, resolver, None)
     into_tag: set[int] = set()  # ids of entries whose chart ignores their digest key
-    for _ in range(2):
-        targets: list[tuple[int, Target]] = []  # (index of the rendered site, target)
-        failures: list[Failure] = []
-        for item in rendered:
-            index, site = item.index, item.site
-            if pinned_state_safe(site.image)[1] is not None and not options.update:
-                continue
-            if not item.entries:
-                if pinned_state_safe(site.image)[1] is not None:
-                    continue
-                where, line = item.literal or (str(_template_path(run.chart, item.template)), None)
-                why = "a template literal, not a values entry: pin it in the template"
-                if item.literal is None:
-                    why = "no values entry renders it (set by a template's own logic)"
-                failures.append(Failure(where, line, site.image, why))
-                continue
-            for entry in item.entries:
-                leaf = entry.edited(id(entry) in into_tag)
-                if leaf is None:
-                    continue
-                if leaf.source is None:
-                    why = f"set with --set {field_path(entry.path)}: pin it there"
-                    failures.append(Failure(_SET, None, site.image, why))
-                    continue
-                values_site = _site_for(entry, leaf, id(entry) in into_tag)
-                tagged, current = pinned_state(values_site)
-                if tagged is None or (current is not None and not options.update):
-                    continue
-                mode = "update" if current else "pin"
-                targets.append(
-                    (
-                        index,
-                        Target(
-                            values_site,
-                            mode,
-                            tagged,
-                            current,
-                            leaf.scalar.start,
-                            leaf.scalar.end,
-                            leaf.scalar.raw,
-                            leaf.scalar.line,
-                            leaf.scalar.column,
-                        ),
-                    )
-                )
-        source = DigestSource(options, resolver, None)
+    while True:
+        targets, failures = _targets(run, rendered, into_tag, options)
         answers = await source.answer([t for _, t in targets])
-        edits: dict[str, dict[tuple[int, int], Edit]] = {}
-        changes: dict[str, list[Change]] = {}
-        traced: dict[int, str] = {}
+        made = _Edits()
         for index, target in targets:
             answer = answers[target.key]
             if isinstance(answer, ImgdigestError):
+                reason, code = str(answer), answer.exit_code
                 failures.append(
-                    Failure(
-                        target.site.file,
-                        target.line,
-                        str(target.tagged),
-                        str(answer),
-                        answer.exit_code,
-                    )
+                    Failure(target.site.file, target.line, str(target.tagged), reason, code)
                 )
-                continue
-            traced[index] = answer
-            new = rewritten(target, answer, options.keep_tag)
-            span = (target.start, target.end)
-            if new == target.raw or span in edits.setdefault(target.site.file, {}):
-                continue
-            edits[target.site.file][span] = Edit(target.start, target.end, new)
-            changes.setdefault(target.site.file, []).append(
-                Change(
-                    target.site.file,
-                    target.line or target.site.line,
-                    target.column or target.site.column,
-                    target.raw,
-                    new,
-                    str(target.tagged),
-                    answer,
-                    target.mode,
-                    target.start,
-                    target.end,
-                )
-            )
-        texts = {
-            file: apply_edits(run.by_file[file].scan.text or "", list(spans.values()))
-            for file, spans in edits.items()
-            if spans
-        }
-        problem, missing = (None, [])
+            else:
+                made.add(index, target, answer, options.keep_tag)
+        texts = made.texts(run)
+        problem: str | None = None
         if texts:
             second = await asyncio.to_thread(_prove, run, texts)
-            problem, missing = _check_proof(first, second, traced)
+            problem, missing = _check_proof(first, second, made.traced)
             if problem is None and missing:
                 at = {item.index: item for item in rendered}
                 retry = {
@@ -651,44 +670,28 @@ async def _plan_chart(
                     for e in at[i].entries
                     if "digest" in e.keys and id(e) not in into_tag
                 }
-                if retry:
+                if retry:  # the chart ignores these digest keys: pin their tags instead
                     into_tag |= retry
                     continue
                 names = ", ".join(first.sites[i].image for i in missing)
                 problem = f"the chart still renders these without their digest: {names}"
         break
-    for file, plan in plans.items():
-        plan.changes = sorted(changes.get(file, []), key=lambda c: c.start)
-        plan.edits = list(edits.get(file, {}).values())
-    if problem is not None:
-        for plan in plans.values():
-            plan.changes, plan.edits = [], []
+    plans = {s.file: FilePlan(s.scan) for s in run.sources}
+    if problem is None:
+        for file, plan in plans.items():
+            plan.changes = sorted(made.changes.get(file, []), key=lambda c: c.start)
+            plan.edits = list(made.edits.get(file, {}).values())
+    else:
         failures.append(Failure(str(run.chart), None, "-", f"{problem}; nothing pinned"))
-    by_where: dict[str, FilePlan] = {}
     for failure in failures:
-        target_plan = plans.get(failure.file)
-        if target_plan is None:
-            target_plan = by_where.get(failure.file)
-            if target_plan is None:
-                target_plan = FilePlan(FileScan(file=failure.file, path=None))
-                by_where[failure.file] = target_plan
-                extra.append(target_plan)
-        target_plan.failures.append(failure)
-    images = [_image(item, traced, problem is None) for item in rendered]
+        if failure.file not in plans:
+            plans[failure.file] = FilePlan(FileScan(file=failure.file, path=None))
+        plans[failure.file].failures.append(failure)
+    images = [_image(item, made.traced, problem is None) for item in rendered]
     pin_plan = PinPlan(
-        files=[*plans.values(), *extra],
-        resolved=len(answers),
-        from_lock=source.from_lock,
+        files=list(plans.values()), resolved=len(answers), from_lock=source.from_lock
     )
     return ChartPlan(str(run.chart), pin_plan, images)
-
-
-def pinned_state_safe(image: str) -> tuple[str | None, str | None]:
-    try:
-        ref = references.normalize(image)
-    except ImgdigestError:
-        return None, None
-    return str(ref), ref.digest
 
 
 def _image(item: _Rendered, traced: dict[int, str], ok: bool) -> RenderedImage:
