@@ -16,6 +16,7 @@ import asyncio
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from imgdigest import reference as references
 from imgdigest.audit.inventory import Inventory, Key, Seen, read_inventory
@@ -200,6 +201,7 @@ def _offline_findings(workload: WorkloadAudit, audit: ContainerAudit, seen: list
         add(_finding(workload, audit, "mismatch", detail, pods, running, pinned))
 
 
+@lru_cache(maxsize=4096)  # a cluster has far fewer distinct images than containers
 def _parsed(image: str | None) -> Reference | None:
     if not image:
         return None

@@ -33,6 +33,13 @@ def read_objects(path: str) -> Iterator[tuple[str, dict[str, Any]]]:
     """Every object of ``path`` (``-``: stdin) with where it is (``FILE: items[3]``)."""
     with _opened(path) as stream:
         try:
+            if _only_lists(stream):
+                n = -1
+                for n, item in enumerate(_list_items(stream, path)):
+                    yield f"{path}: items[{n}]", item
+                if n >= 0:
+                    return
+            stream.seek(0)
             yield from _objects(stream, path)
         except ijson.JSONError as exc:
             raise _syntax_error(stream, path, exc) from None
@@ -66,6 +73,27 @@ class _opened:
     def __exit__(self, *exc: object) -> None:
         if self.stream is not None:
             self.stream.close()
+
+
+def _only_lists(stream: IO[bytes]) -> bool:
+    """Whether every top-level ``kind`` is a list's (what kubectl prints for ``get -A``).
+
+    Then the items are built by ijson's C builder alone, the fast path; anything else (a
+    single object, a document without a kind) goes through the general reader below.
+    """
+    kinds = list(ijson.items(stream, "kind", multiple_values=True))
+    stream.seek(0)
+    return bool(kinds) and all(isinstance(k, str) and k.endswith("List") for k in kinds)
+
+
+def _list_items(stream: IO[bytes], path: str) -> Iterator[dict[str, Any]]:
+    for n, item in enumerate(
+        ijson.items(stream, "items.item", multiple_values=True, use_float=True)
+    ):
+        if not isinstance(item, dict):
+            kind = type(item).__name__
+            raise DocumentError(f"{path}: items[{n}]: expected an object, got {kind}", file=path)
+        yield item
 
 
 def _objects(stream: IO[bytes], path: str) -> Iterator[tuple[str, dict[str, Any]]]:
