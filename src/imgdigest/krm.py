@@ -125,8 +125,11 @@ def read_settings(path: str | Path) -> KrmSettings:
     """The settings in a legacy exec plugin's config file (kustomize passes its path)."""
     try:
         text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read the function config: {exc}") from None
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        raise ConfigError(f"{path}: cannot read the function config: {why}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: the function config is not UTF-8 text") from None
     try:
         config = yaml.safe_load(text)
     except yaml.YAMLError as exc:

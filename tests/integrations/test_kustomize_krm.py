@@ -253,3 +253,34 @@ def test_bad_input_is_exit_2_with_one_line(stdin, message, tmp_path):
     assert done.stdout == ""
     assert message in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_flags_add_to_a_resource_list_without_function_config(tmp_path):
+    lock = tmp_path / "images.lock"
+    lock.write_text(f"registry.invalid/a:1@{fake_digest('a')}\n")
+    given = "kind: ResourceList\nitems:\n- kind: Pod\n  spec:\n    containers:\n"
+    given += "    - image: registry.invalid/a:1\n"
+    done = krm(given, "--lock", str(lock), "--offline", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == given.replace("a:1\n", f"a:1@{fake_digest('a')}\n")
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (None, "missing.yaml: cannot read the function config: No such file or directory"),
+        ("kind: ImagePins\nplatform: 3\n", "pin.yaml: platform: got int 3"),
+        ("kind: ImagePins\nspec: [1]\n", "pin.yaml: spec must be a mapping"),
+        ("kind: ImagePins\nlock: [\n", "pin.yaml: not YAML: line 3"),
+    ],
+)
+def test_a_bad_plugin_config_is_exit_2_naming_the_file(config, message, tmp_path):
+    name = "missing.yaml"
+    if config is not None:
+        name = "pin.yaml"
+        (tmp_path / name).write_text(config)
+    done = krm("kind: Pod\n", name, cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.startswith("imgdigest: error: ") and message in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
