@@ -134,6 +134,10 @@ def test_cri_o_image_ids_are_unknown_digests_not_mismatches() -> None:
          [("cache", "container", [("sha256:" + "f" * 64, "image-id", 1)], [])]),
     ]
     assert [c.unknown for w in report.workloads for c in w.containers] == [1, 1]
+    assert report.notes == [
+        "2 containers reported no repository digest (an image ID, the config's digest, or none "
+        "yet): what they run cannot be compared with a tag or a pin"
+    ]
     assert report.exit_code == 0
 
 

@@ -83,6 +83,12 @@ async def audit_inventory(
             group.workload.containers.append(audit)
             _offline_findings(group.workload, audit, seen)
     report.workloads = [g.workload for g in groups]
+    unknown = sum(c.unknown - _waiting(c) for w in report.workloads for c in w.containers)
+    if unknown:
+        report.notes.append(
+            f"{count(unknown, 'container')} reported no repository digest (an image ID, the "
+            "config's digest, or none yet): what they run cannot be compared with a tag or a pin"
+        )
     if resolver is not None:
         await _online(report, groups, resolver, options)
     for group in groups:
@@ -96,6 +102,11 @@ async def audit_inventory(
 _PROBLEM_ORDER = {
     p: n for n, p in enumerate(("not-running", "mismatch", "stale", "mixed", "unpinned"))
 }
+
+
+def _waiting(audit: ContainerAudit) -> int:
+    """Pods still waiting for their image: their unknown digest is a ``not-running`` finding."""
+    return sum(1 for f in audit.findings if f.problem == "not-running")
 
 
 def _groups(inventory: Inventory) -> list[_Group]:
