@@ -9,6 +9,7 @@ quoting, CRLF, trailing whitespace, byte-order mark). Writing the result is
 
 from __future__ import annotations
 
+import bisect
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -58,10 +59,116 @@ def unified_diff(old: str, new: str, name: str, context: int = 3) -> str:
     name = name.lstrip("/")
     a = old.splitlines(keepends=True)
     b = new.splitlines(keepends=True)
-    out: list[str] = []
-    for line in difflib.unified_diff(a, b, f"a/{name}", f"b/{name}", n=context, lineterm="\n"):
-        if line.endswith("\n"):
-            out.append(line)
-        else:
-            out.append(line + "\n\\ No newline at end of file\n")
-    return "".join(out)
+    out = [
+        line
+        for line in difflib.unified_diff(a, b, f"a/{name}", f"b/{name}", n=context, lineterm="\n")
+    ]
+    return "".join(_marked(line) for line in out)
+
+
+def edits_diff(text: str, edits: Iterable[Edit], name: str, context: int = 3) -> str:
+    """The ``diff -u`` that :func:`unified_diff` gives for ``apply_edits(text, edits)``,
+    made from the edits themselves.
+
+    The edits already say which lines change, so there is nothing to search for: the
+    lines around each edit are the whole diff. difflib's matching is quadratic in the
+    lines of a region and made a dry run of ``pin`` over a large tree mostly diffing.
+    """
+    ordered = sorted(set(edits), key=lambda e: (e.start, e.end))
+    if not ordered:
+        return ""
+    lines = text.splitlines(keepends=True)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line))
+
+    def line_of(offset: int) -> int:
+        return max(0, min(len(lines) - 1, bisect.bisect_right(starts, offset) - 1))
+
+    # Blocks of whole old lines [first, stop) and the lines that replace them.
+    blocks: list[tuple[int, int, list[str]]] = []
+    pending: list[Edit] = []
+    first = stop = 0
+    for edit in ordered:
+        a0 = line_of(edit.start)
+        a1 = line_of(max(edit.start, edit.end - 1)) + 1
+        if pending and a0 <= stop:  # touching lines are one block, as difflib makes them
+            pending.append(edit)
+            stop = max(stop, a1)
+            continue
+        if pending:
+            blocks.append(_block(text, starts, first, stop, pending))
+        pending, first, stop = [edit], a0, a1
+    blocks.append(_block(text, starts, first, stop, pending))
+    blocks = [trimmed for b in blocks if (trimmed := _trimmed(b, lines)) is not None]
+    if not blocks:
+        return ""
+    name = name.lstrip("/")
+    out = [f"--- a/{name}\n", f"+++ b/{name}\n"]
+    shift = 0  # new line number minus old, before the current hunk
+    hunk: list[tuple[int, int, list[str]]] = [blocks[0]]
+    for block in [*blocks[1:], None]:
+        if block is not None and block[0] - hunk[-1][1] <= 2 * context:
+            hunk.append(block)
+            continue
+        lo = max(0, hunk[0][0] - context)
+        hi = min(len(lines), hunk[-1][1] + context)
+        grown = sum(len(new) - (b - a) for a, b, new in hunk)
+        out.append(
+            f"@@ -{_range(lo, hi)} +{_range(lo + shift, hi + shift + grown)} @@\n"
+        )
+        at = lo
+        for a, b, new in hunk:
+            out.extend(" " + line for line in lines[at:a])
+            out.extend("-" + line for line in lines[a:b])
+            out.extend("+" + line for line in new)
+            at = b
+        out.extend(" " + line for line in lines[at:hi])
+        shift += grown
+        if block is not None:
+            hunk = [block]
+    return "".join(_marked(line) for line in out)
+
+
+def _block(
+    text: str, starts: list[int], first: int, stop: int, edits: list[Edit]
+) -> tuple[int, int, list[str]]:
+    """Old lines ``[first, stop)`` and what they read after ``edits``."""
+    lo, hi = starts[first], starts[stop]
+    parts, pos = [], lo
+    for edit in edits:
+        parts.append(text[pos : edit.start])
+        parts.append(edit.new)
+        pos = edit.end
+    parts.append(text[pos:hi])
+    return first, stop, "".join(parts).splitlines(keepends=True)
+
+
+def _trimmed(
+    block: tuple[int, int, list[str]], lines: list[str]
+) -> tuple[int, int, list[str]] | None:
+    """The block less the lines it leaves as they were at either end (difflib calls them
+    equal), or None when it changes nothing."""
+    first, stop, new = block
+    old = lines[first:stop]
+    head = 0
+    while head < min(len(old), len(new)) and old[head] == new[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(old), len(new)) - head and old[-1 - tail] == new[-1 - tail]:
+        tail += 1
+    if head == len(old) == len(new):
+        return None
+    return first + head, stop - tail, new[head : len(new) - tail]
+
+
+def _range(start: int, stop: int) -> str:
+    """A hunk's line range as ``diff -u`` writes it (1-based; a count of 1 is left out)."""
+    length = stop - start
+    if length == 1:
+        return f"{start + 1}"
+    return f"{start + 1 if length else start},{length}"
+
+
+def _marked(line: str) -> str:
+    return line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from imgdigest.display import safe
 from imgdigest.documents import STDIN, FileScan, ImageSite, Note
-from imgdigest.edits import Edit, apply_edits, unified_diff
+from imgdigest.edits import Edit, apply_edits, edits_diff
 from imgdigest.errors import ImgdigestError
 from imgdigest.files import Replacement, replace_files
 from imgdigest.reference import Reference
@@ -122,10 +122,9 @@ class FilePlan:
         return apply_edits(self.scan.text, self.edits)
 
     def diff(self) -> str:
-        new = self.new_text
-        if not self.changed or self.scan.text is None or new is None:
+        if not self.changed or self.scan.text is None:
             return ""
-        return unified_diff(self.scan.text, new, safe(self.file))  # names never drive a tty
+        return edits_diff(self.scan.text, self.edits, safe(self.file))  # names never drive a tty
 
 
 @dataclass
