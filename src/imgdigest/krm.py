@@ -82,15 +82,12 @@ class KrmSettings:
         locks = [lock] if isinstance(lock, str) else lock
         if not all(isinstance(p, str) and p for p in locks):
             raise ConfigError(f"{source}: lock: expected a path or a list of paths")
-        settings = cls(
+        return cls(
             lock=tuple(locks),
             offline=values.get("offline", False),
             platform=values.get("platform"),
             drop_tag=values.get("dropTag", False),
         )
-        if settings.offline and not settings.lock:
-            raise ConfigError(f"{source}: offline needs a lock: there is nowhere else to look")
-        return settings
 
     def merged(self, other: KrmSettings) -> KrmSettings:
         """These settings with ``other``'s (command-line flags) added on top."""
@@ -189,7 +186,11 @@ class KrmResult:
 def settings_for(text: str, settings: KrmSettings | None, config: str | Path | None) -> KrmSettings:
     """The settings of a run: the config file's, else the ResourceList's, plus ``settings``."""
     found = read_settings(config) if config is not None else resource_list_settings(text)
-    return found.merged(settings) if settings is not None else found
+    chosen = found.merged(settings) if settings is not None else found
+    if chosen.offline and not chosen.lock:
+        source = str(config) if config is not None else "functionConfig"
+        raise ConfigError(f"{source}: offline needs a lock: there is nowhere else to look")
+    return chosen
 
 
 async def plan_resources(
