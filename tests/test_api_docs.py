@@ -8,6 +8,7 @@ their files), never from the library under test.
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest
 
 from tests.explore.helpers import tar_listing, write_layout
 from tests.harness import push_index
+from tests.shared import TOOLS
 
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "api.md"
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
@@ -30,7 +32,7 @@ def test_the_page_has_an_example_per_job() -> None:
         "resolve(", "resolve_many(", "manifest(", "config(", "layers(", "tree(", "files(",
         "blob(", "tags(", "tags_of(", "copy(", "pin(", "pin_text(", "lock(", "drift(",
         "check_files(", "check_text(", "check_object(", "gatekeeper_policy(",
-        "kyverno_policy(", "AsyncClient(", "audit(",
+        "kyverno_policy(", "AsyncClient(", "audit(", "pin_chart(", "check_chart(",
     ]  # fmt: skip
     assert [job for job in jobs if job not in code] == []
 
@@ -56,6 +58,16 @@ def workspace(tmp_path, monkeypatch, registry_http, tmp_home):
            "spec": {"containers": [{"name": "app", "image": running["image"]}]},
            "status": {"containerStatuses": [running]}}
     (work / "pods.json").write_text(json.dumps({"kind": "List", "items": [pod]}))
+    chart = work / "chart"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: chart\nversion: 0.1.0\n")
+    (chart / "values.yaml").write_text(f"image:\n  repository: {host}/team/app\n  tag: '1.0'\n")
+    (chart / "values-prod.yaml").write_text("image:\n  tag: '1.4'\n")
+    (chart / "templates" / "pod.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers:\n  - name: app\n"
+        '    image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"\n'
+    )
+    monkeypatch.setenv("PATH", f"{TOOLS}{os.pathsep}{os.environ['PATH']}")  # helm, as make test
     monkeypatch.chdir(work)
     return host, idx, work
 
@@ -102,6 +114,11 @@ def test_every_example_runs_and_gives_what_the_registry_holds(workspace, capsys)
     assert ns["text_plan"].files[0].new_text == f"FROM {host}/team/app:1.4@{idx.digest}\n"
     assert ns["pinned_offline"].files[0].new_text == f"FROM {host}/team/app:1.4@{idx.digest}\n"
     assert f"{host}/team/app:1.4" in (work / "images.lock").read_text()
+
+    # the chart's image came from the overlay's tag: pinned there, and checked clean after
+    prod = (work / "chart" / "values-prod.yaml").read_text()
+    assert prod == f"image:\n  tag: '1.4@{idx.digest}'\n"
+    assert ns["chart_check"].exit_code == 0 and ns["chart_check"].images == 1
 
     # compose.yaml was never pinned: drift and check both name its line 3
     assert [(f.file, f.line, f.problem) for f in ns["drift"].findings] == [
