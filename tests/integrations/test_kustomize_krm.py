@@ -2,13 +2,15 @@
 
 ``kubectl kustomize --enable-alpha-plugins`` runs legacy exec plugins (the shipped
 ``integrations/kustomize/plugin`` tree) but has no ``--enable-exec``, so it skips exec KRM
-functions without a word; the ResourceList protocol those use is tested on the process
-itself, fed what kustomize sends. Expected outputs are kustomize's own build without the
-transformer, with each image field given its digest by hand.
+functions without a word. The ResourceList protocol those use is tested with the real KRM
+runner this machine has, ``kpt fn eval --exec`` (Debian's ``google-cloud-cli-kpt``, part of
+the machine's image), and on the process itself. Expected outputs are the tool's own output
+without the transformer, with each image field given its digest by hand.
 """
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -284,3 +286,55 @@ def test_a_bad_plugin_config_is_exit_2_naming_the_file(config, message, tmp_path
     assert done.stdout == ""
     assert done.stderr.startswith("imgdigest: error: ") and message in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+# -- a real KRM function runner: kpt fn eval --exec ---------------------------------------
+
+
+def kpt(folder: Path, config: Path, home: Path) -> subprocess.CompletedProcess[str]:
+    found = shutil.which("kpt")
+    assert found, "kpt is needed: Debian's google-cloud-cli-kpt, part of this machine's image"
+    return subprocess.run(
+        [found, "fn", "eval", str(folder), "--exec", str(KUSTOMIZE / "imgdigest-krm"),
+         "--fn-config", str(config)],
+        cwd=config.parent,
+        env=environment(home),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )  # fmt: skip
+
+
+def test_kpt_runs_the_krm_function_and_pins_in_place(tmp_path):
+    web, proxy = "registry.invalid/web:1.0", "registry.invalid/proxy:2.0"
+    app = tmp_path / "app"
+    app.mkdir()
+    source = DEPLOYMENT.format(web=web, proxy=proxy)
+    (app / "app.yaml").write_text(source)
+    (tmp_path / "images.lock").write_text(
+        f"{web}@{fake_digest('web')}\n{proxy}@{fake_digest('proxy')}\n"
+    )
+    config = tmp_path / "fn-config.yaml"
+    config.write_text(CONFIG.format(settings="spec:\n  lock: [images.lock]\n  offline: true\n"))
+    done = kpt(app, config, tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    expected = pinned_as(source, {web: fake_digest("web"), proxy: fake_digest("proxy")})
+    assert (app / "app.yaml").read_text() == expected
+    assert expected.count("@sha256:") == 3
+
+
+def test_kpt_reports_imgdigests_reason_and_leaves_the_files(tmp_path):
+    web, proxy = "registry.invalid/web:1.0", "registry.invalid/proxy:2.0"
+    app = tmp_path / "app"
+    app.mkdir()
+    source = DEPLOYMENT.format(web=web, proxy=proxy)
+    (app / "app.yaml").write_text(source)
+    (tmp_path / "images.lock").write_text(f"{web}@{fake_digest('web')}\n")
+    config = tmp_path / "fn-config.yaml"
+    config.write_text(CONFIG.format(settings="spec:\n  lock: images.lock\n  offline: true\n"))
+    done = kpt(app, config, tmp_path)
+    assert done.returncode == 1
+    assert f"{proxy}: not in the lock file (offline)" in done.stdout + done.stderr
+    assert "Exit code: 3" in done.stdout + done.stderr
+    assert (app / "app.yaml").read_text() == source
