@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -78,7 +79,7 @@ def test_pin_chart_pins_the_values_each_rendered_image_comes_from(tmp_path, bina
     by_image = {i.image: i for i in plan.images}
     for _, image, where in TRACED:
         assert by_image[image].values == (f"{chart}/{where}",)
-        assert by_image[image].pinned == D
+        assert by_image[image].digest == D
     assert by_image["busybox:1.36"].literal == f"{chart}/templates/job.yaml:11"
     assert [(f.file, f.line, f.reference) for f in plan.failures] == [
         (f"{chart}/templates/job.yaml", 11, "busybox:1.36")
@@ -193,6 +194,13 @@ def test_cli_pin_chart_offline_with_a_lock_writes_the_values(tmp_path) -> None:
     lock.write_text("".join(f"{image}@{D}\n" for _, image, _ in TRACED))
     prod = str(chart / "values-prod.yaml")
     args = ("--chart", str(chart), "-f", prod, "--offline", "--lock", str(lock), "--write")
+    shown = cli("pin", *args[:-1], "--format", "json")
+    assert shown.returncode == 0, shown.stderr
+    plan = json.loads(shown.stdout)
+    assert (plan["chart"], plan["written"], len(plan["changes"])) == (str(chart), [], 9)
+    assert {i["image"]: (i["values"], i["digest"]) for i in plan["images"]} == {
+        image: ([f"{chart}/{where}"], D) for _, image, where in TRACED
+    }
     done = cli("pin", *args)
     assert done.returncode == 0, done.stderr
     assert f'tag: "2.1@{D}"' in (chart / "values-prod.yaml").read_text()

@@ -139,7 +139,7 @@ class RenderedImage:
     template: str  #: the template file that rendered it, as ``helm template`` names it
     location: str  #: ``Deployment/r-web/spec.template.spec.containers[0].image``
     image: str  #: as first rendered
-    pinned: str | None = None  #: the digest this run pinned it to (None: not pinned by it)
+    digest: str | None = None  #: the digest this run pinned it to (None: not pinned by it)
     values: tuple[str, ...] = ()  #: ``file:line`` of each values key that feeds it
     literal: str | None = None  #: ``template:line`` when a template literal names it
 
@@ -148,7 +148,7 @@ class RenderedImage:
             "template": self.template,
             "location": self.location,
             "image": self.image,
-            "pinned": self.pinned,
+            "digest": self.digest,
             "values": list(self.values),
             "literal": self.literal,
         }
