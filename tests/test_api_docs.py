@@ -33,6 +33,7 @@ def test_the_page_has_an_example_per_job() -> None:
         "blob(", "tags(", "tags_of(", "copy(", "pin(", "pin_text(", "lock(", "drift(",
         "check_files(", "check_text(", "check_object(", "gatekeeper_policy(",
         "kyverno_policy(", "AsyncClient(", "audit(", "pin_chart(", "check_chart(",
+        "pin_resources(",
     ]  # fmt: skip
     assert [job for job in jobs if job not in code] == []
 
@@ -114,6 +115,11 @@ def test_every_example_runs_and_gives_what_the_registry_holds(workspace, capsys)
     assert ns["text_plan"].files[0].new_text == f"FROM {host}/team/app:1.4@{idx.digest}\n"
     assert ns["pinned_offline"].files[0].new_text == f"FROM {host}/team/app:1.4@{idx.digest}\n"
     assert f"{host}/team/app:1.4" in (work / "images.lock").read_text()
+
+    # the ResourceList's image, pinned to the arm64 manifest the settings asked for
+    assert ns["krm"].text == ns["resource_list"].replace(
+        f"{host}/team/app:1.4\n", f"{host}/team/app:1.4@{arm64.digest}\n"
+    )
 
     # the chart's image came from the overlay's tag: pinned there, and checked clean after
     prod = (work / "chart" / "values-prod.yaml").read_text()
