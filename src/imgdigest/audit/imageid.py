@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from imgdigest import digest as digests
@@ -47,6 +48,7 @@ class RuntimeImage:
 NONE = RuntimeImage("none")
 
 
+@lru_cache(maxsize=1 << 16)  # replicas repeat one ID: one shared answer, not one per pod
 def read_image_id(image_id: str | None) -> RuntimeImage:
     """The digest ``image_id`` names, in any runtime's form."""
     text = (image_id or "").strip()

@@ -219,7 +219,7 @@ def _containers(pod: str, spec: dict[str, Any], status: dict[str, Any], where: s
                     pod,
                     sys.intern(name),
                     role,
-                    image if isinstance(image, str) else None,
+                    sys.intern(image) if isinstance(image, str) else None,
                     read_image_id(st.get("imageID") if isinstance(st.get("imageID"), str) else ""),
                     _pull_error(st),
                 )

@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         fix = report.fix_kustomize() if args.fix_as == "kustomize" else report.fix_patch()
         sys.stdout.write(fix)
     elif args.format == "json":
-        print(json.dumps(report.to_json(), indent=2))
+        _write_json(report.to_json())
     elif args.format == "html":
         sys.stdout.write(report.to_html())
     else:
@@ -84,6 +84,21 @@ def run(args: argparse.Namespace) -> int:
             + (" (offline: stale not checked)" if report.offline else "")
         )
     return report.exit_code
+
+
+def _write_json(doc: object) -> None:
+    """``json.dumps(doc, indent=2)`` written in 64 kB pieces: a large cluster's report is
+    never held twice (the dict and its text)."""
+    buffer: list[str] = []
+    size = 0
+    for chunk in json.JSONEncoder(indent=2).iterencode(doc):
+        buffer.append(chunk)
+        size += len(chunk)
+        if size >= 1 << 16:
+            sys.stdout.write("".join(buffer))
+            buffer, size = [], 0
+    buffer.append("\n")
+    sys.stdout.write("".join(buffer))
 
 
 def _print_text(report: AuditReport) -> None:
