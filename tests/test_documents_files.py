@@ -108,11 +108,11 @@ def test_symlinks_out_of_the_tree_are_not_followed(tmp_path: Path) -> None:
 def test_helm_chart_templates_are_left_alone_and_values_are_read(tmp_path: Path) -> None:
     write(tmp_path, "chart/Chart.yaml", "name: c\nversion: 1.0.0\n")
     write(tmp_path, "chart/templates/deploy.yaml", "image: {{ .Values.image }}\n")
-    write(tmp_path, "chart/values.yaml", "image: nginx\n")
+    write(tmp_path, "chart/values.yaml", "image: nginx:1\n")
     scans = {Path(s.file).name: s for s in find_images([tmp_path / "chart"])}
     assert scans["deploy.yaml"].notes[0].message == "Helm chart template left alone"
     assert not scans["deploy.yaml"].sites and not scans["Chart.yaml"].sites
-    assert [(s.source, s.image) for s in scans["values.yaml"].sites] == [("helm", "nginx")]
+    assert [(s.source, s.image) for s in scans["values.yaml"].sites] == [("helm", "nginx:1")]
     assert all(not s.errors for s in scans.values())
 
 

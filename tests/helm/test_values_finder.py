@@ -142,6 +142,15 @@ def test_a_set_digest_is_what_the_chart_renders() -> None:
     assert site.image == f"docker.io/bitnami/redis@{d}"
 
 
+def test_a_string_image_without_a_tag_is_noted_not_guessed() -> None:
+    scan = scan_text("web:\n  image: ghcr.io/acme/web\n", "values.yaml")
+    assert scan.sites == []
+    assert [str(n) for n in scan.notes] == [
+        "values.yaml:2: web.image: ghcr.io/acme/web names no tag or digest (the chart may add "
+        "one); left alone"
+    ]
+
+
 @pytest.mark.parametrize(
     ("text", "note"),
     [
@@ -181,6 +190,8 @@ def test_what_cannot_be_pinned_is_noted(text: str, note: str) -> None:
         "image:\n  pullPolicy: Always\n",
         "imagePullSecrets: [{name: regcred}]\n",
         "title: 'nginx:1.25'\n",
+        "logoImage: logo.png\n",
+        "baseImage: ghcr.io/acme/base\n",
     ],
 )
 def test_values_that_are_no_image_are_not_reported(text: str) -> None:

@@ -4,7 +4,9 @@ A values file is not a manifest: which keys a chart reads is known only to its
 templates. The convention charts follow (and Renovate relies on) is a key ending in
 ``image`` (``image``, ``initImage``, ``kubectl_image``...) whose value is either
 
-* a string, ``image: "nginx:1.25"``, rendered whole;
+* a string with a tag or digest, ``image: "nginx:1.25"``, rendered whole (one without,
+  ``image: nginx``, may get its tag from the chart: left alone, with a note under ``image``;
+  ``logoImage: logo.png`` is no image at all);
 * a map, ``image: {repository, tag}``, rendered ``repository:tag``; with ``registry``
   too (the Bitnami shape, where ``global.imageRegistry`` wins over the map's own
   ``registry``); ingress-nginx spells ``repository`` as ``image`` beside ``registry``;
@@ -111,6 +113,11 @@ class _Reader:
             return None if found is None else [found]
         if not _is_reference(found.image):
             return None
+        if not _names_a_version(found.image):  # a repository the chart adds a tag to, or a file
+            if path[-1] != "image":
+                return None
+            why = "names no tag or digest (the chart may add one); left alone"
+            return [Note(self.file, found.line, f"{name}: {found.image} {why}")]
         return [found]
 
     def mapping(
@@ -174,6 +181,12 @@ def _sibling(parent: MappingNode, wanted: str) -> str | None:
         if key is not None and key.lower() == wanted.lower():
             return key
     return None
+
+
+def _names_a_version(image: str) -> bool:
+    """``nginx:1.25`` or ``nginx@sha256:…``: a tag or digest after the last ``/``."""
+    last = image.rsplit("/", 1)[-1]
+    return ":" in last or "@" in last
 
 
 def _is_reference(image: str) -> bool:
