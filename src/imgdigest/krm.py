@@ -30,8 +30,9 @@ from typing import Any
 
 import yaml
 
+from imgdigest import platform as platforms
 from imgdigest.documents import STDIN, scan_text
-from imgdigest.errors import ConfigError, DocumentError, UsageError
+from imgdigest.errors import ConfigError, DocumentError, ImgdigestError, UsageError
 from imgdigest.lock import read_lock
 from imgdigest.pin import PinOptions, PinPlan, plan_scans
 from imgdigest.resolver import AsyncResolver, ResolveOptions, run_with_resolver
@@ -78,6 +79,11 @@ class KrmSettings:
         for key, value in values.items():
             if not isinstance(value, SETTINGS[key]):
                 raise ConfigError(f"{source}: {key}: got {type(value).__name__} {value!r}")
+        if "platform" in values:
+            try:
+                platforms.parse(values["platform"])
+            except ImgdigestError as exc:
+                raise ConfigError(f"{source}: platform: {exc}") from None
         lock = values.get("lock", [])
         locks = [lock] if isinstance(lock, str) else lock
         if not all(isinstance(p, str) and p for p in locks):

@@ -272,6 +272,7 @@ def test_flags_add_to_a_resource_list_without_function_config(tmp_path):
     [
         (None, "missing.yaml: cannot read the function config: No such file or directory"),
         ("kind: ImagePins\nplatform: 3\n", "pin.yaml: platform: got int 3"),
+        ("kind: ImagePins\nplatform: linux/\n", "pin.yaml: platform: invalid platform"),
         ("kind: ImagePins\nspec: [1]\n", "pin.yaml: spec must be a mapping"),
         ("kind: ImagePins\nlock: [\n", "pin.yaml: not YAML: line 3"),
     ],
