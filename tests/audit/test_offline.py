@@ -27,8 +27,12 @@ def shape(report: imgdigest.AuditReport) -> list[tuple]:
             f"{w.namespace}/{w.kind}/{w.name}",
             w.pods,
             [
-                (c.name, c.role, [(r.digest, r.kind, r.pods) for r in c.running],
-                 [f.problem for f in c.findings])
+                (
+                    c.name,
+                    c.role,
+                    [(r.digest, r.kind, r.pods) for r in c.running],
+                    [f.problem for f in c.findings],
+                )
                 for c in w.containers
             ],
         )
@@ -42,25 +46,48 @@ def test_a_cluster_with_its_workloads_groups_pods_by_the_top_of_their_owner_chai
     assert shape(report) == [
         ("batch/CronJob/nightly", 1, [("report", "container", [(D9, "manifest", 1)], [])]),
         ("batch/Job/once", 1, [("once", "container", [(D3, "manifest", 1)], [])]),
-        ("kube-system/DaemonSet/node-agent", 2,
-         [("agent", "container", [(D8, "manifest", 2)], [])]),
-        ("shop/Deployment/broken", 1,
-         [("app", "container", [(None, "none", 1)], ["not-running", "unpinned"])]),
-        ("shop/Deployment/web", 3, [
-            ("migrate", "init", [(D4, "manifest", 3)], []),
-            ("web", "container", [(A, "manifest", 2), (B, "manifest", 1)],
-             ["mixed", "unpinned"]),
-        ]),
-        ("shop/Pod/debug", 1, [
-            ("shell", "container", [(D5, "manifest", 1)], ["unpinned"]),
-            ("debugger", "ephemeral", [(D6, "manifest", 1)], []),
-        ]),
+        (
+            "kube-system/DaemonSet/node-agent",
+            2,
+            [("agent", "container", [(D8, "manifest", 2)], [])],
+        ),
+        (
+            "shop/Deployment/broken",
+            1,
+            [("app", "container", [(None, "none", 1)], ["not-running", "unpinned"])],
+        ),
+        (
+            "shop/Deployment/web",
+            3,
+            [
+                ("migrate", "init", [(D4, "manifest", 3)], []),
+                (
+                    "web",
+                    "container",
+                    [(A, "manifest", 2), (B, "manifest", 1)],
+                    ["mixed", "unpinned"],
+                ),
+            ],
+        ),
+        (
+            "shop/Pod/debug",
+            1,
+            [
+                ("shell", "container", [(D5, "manifest", 1)], ["unpinned"]),
+                ("debugger", "ephemeral", [(D6, "manifest", 1)], []),
+            ],
+        ),
         # its Deployment was deleted: the ReplicaSet in the input has no owner
-        ("shop/ReplicaSet/legacy-5c5c5", 1,
-         [("legacy", "container", [(D2, "manifest", 1)], ["unpinned"])]),
-        ("shop/StatefulSet/db", 2,
-         [("db", "container", [(D1, "manifest", 1), (D, "manifest", 1)],
-           ["mismatch", "mixed"])]),
+        (
+            "shop/ReplicaSet/legacy-5c5c5",
+            1,
+            [("legacy", "container", [(D2, "manifest", 1)], ["unpinned"])],
+        ),
+        (
+            "shop/StatefulSet/db",
+            2,
+            [("db", "container", [(D1, "manifest", 1), (D, "manifest", 1)], ["mismatch", "mixed"])],
+        ),
     ]
     assert report.exit_code == 1
     assert [w.source for w in report.workloads] == ["object"] * 8
@@ -83,7 +110,7 @@ def test_findings_say_what_is_wrong_with_the_input_s_own_words() -> None:
     report = imgdigest.audit_pods(CLUSTER, options=OFFLINE)
     by = {(f.workload, f.problem): f for f in report.findings}
     assert by[("broken", "not-running")].detail == (
-        f'pod broken-7d7d7-k8k8k is not running: ImagePullBackOff: Back-off pulling image '
+        f"pod broken-7d7d7-k8k8k is not running: ImagePullBackOff: Back-off pulling image "
         f'"{R}/shop/broken:9.9"'
     )
     assert by[("db", "mismatch")].detail == f"{D} runs in 1 pod, but the spec pins {D1}"
@@ -91,8 +118,14 @@ def test_findings_say_what_is_wrong_with_the_input_s_own_words() -> None:
     assert by[("db", "mismatch")].pods == ("db-1",)
     assert by[("debug", "unpinned")].detail == "busybox:1.36 names a tag only"
     assert report.summary() == {
-        "pods": 12, "workloads": 8, "mixed": 2, "unpinned": 4, "stale": 0, "mismatch": 1,
-        "not-running": 1, "failures": 0,
+        "pods": 12,
+        "workloads": 8,
+        "mixed": 2,
+        "unpinned": 4,
+        "stale": 0,
+        "mismatch": 1,
+        "not-running": 1,
+        "failures": 0,
     }
 
 
@@ -118,8 +151,11 @@ def test_docker_image_ids_and_an_image_without_repository_digest() -> None:
     report = imgdigest.audit_pods([str(DATA / "pods-docker.json")], options=OFFLINE)
     assert shape(report) == [
         ("default/Deployment/api", 2, [("api", "container", [(A, "manifest", 2)], ["unpinned"])]),
-        ("default/Pod/local-tool", 1,
-         [("tool", "container", [("sha256:" + "e" * 64, "image-id", 1)], ["unpinned"])]),
+        (
+            "default/Pod/local-tool",
+            1,
+            [("tool", "container", [("sha256:" + "e" * 64, "image-id", 1)], ["unpinned"])],
+        ),
     ]
     tool = report.workloads[1].containers[0]
     assert (tool.unknown, tool.target) == (1, None)
@@ -128,10 +164,23 @@ def test_docker_image_ids_and_an_image_without_repository_digest() -> None:
 def test_cri_o_image_ids_are_unknown_digests_not_mismatches() -> None:
     report = imgdigest.audit_pods([str(DATA / "pods-crio.json")], options=OFFLINE)
     assert shape(report) == [
-        ("obs/DaemonSet/collector", 2, [("collector", "container",
-          [(B, "manifest", 1), ("sha256:" + "e" * 64, "image-id", 1)], [])]),
-        ("obs/StatefulSet/cache", 1,
-         [("cache", "container", [("sha256:" + "f" * 64, "image-id", 1)], [])]),
+        (
+            "obs/DaemonSet/collector",
+            2,
+            [
+                (
+                    "collector",
+                    "container",
+                    [(B, "manifest", 1), ("sha256:" + "e" * 64, "image-id", 1)],
+                    [],
+                )
+            ],
+        ),
+        (
+            "obs/StatefulSet/cache",
+            1,
+            [("cache", "container", [("sha256:" + "f" * 64, "image-id", 1)], [])],
+        ),
     ]
     assert [c.unknown for w in report.workloads for c in w.containers] == [1, 1]
     assert report.notes == [
@@ -155,14 +204,32 @@ def test_cli_text_json_and_exit_codes() -> None:
     doc = json.loads(j.stdout)
     assert list(doc) == ["workloads", "findings", "failures", "notes", "offline", "summary"]
     assert doc["workloads"][2] == {
-        "namespace": "kube-system", "kind": "DaemonSet", "name": "node-agent",
-        "api_version": "apps/v1", "source": "object", "pods": 2,
-        "containers": [{
-            "name": "agent", "role": "container", "spec": [f"{R}/infra/agent@{D8}"], "pods": 2,
-            "running": [{"digest": D8, "kind": "manifest", "pods": 2,
-                         "name": f"{R}/infra/agent", "tree": None}],
-            "unknown": 0, "target": D8, "findings": [],
-        }],
+        "namespace": "kube-system",
+        "kind": "DaemonSet",
+        "name": "node-agent",
+        "api_version": "apps/v1",
+        "source": "object",
+        "pods": 2,
+        "containers": [
+            {
+                "name": "agent",
+                "role": "container",
+                "spec": [f"{R}/infra/agent@{D8}"],
+                "pods": 2,
+                "running": [
+                    {
+                        "digest": D8,
+                        "kind": "manifest",
+                        "pods": 2,
+                        "name": f"{R}/infra/agent",
+                        "tree": None,
+                    }
+                ],
+                "unknown": 0,
+                "target": D8,
+                "findings": [],
+            }
+        ],
     }
     clean = run("--offline", "-q", str(DATA / "pods-crio.json"))
     assert (clean.returncode, clean.stderr) == (0, "")
@@ -176,8 +243,9 @@ def test_stdin_and_a_stream_of_several_documents() -> None:
 
 
 def _kustomize(root: Path) -> str:
-    out = subprocess.run(["kubectl", "kustomize", str(root)], capture_output=True, text=True,
-                         timeout=60)
+    out = subprocess.run(
+        ["kubectl", "kustomize", str(root)], capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 0, out.stderr
     return out.stdout
 
@@ -248,19 +316,29 @@ def test_two_workloads_converging_one_name_on_two_digests_leave_a_comment(tmp_pa
     ("content", "message"),
     [
         ("", "{f}: no JSON object (expected what kubectl get -o json prints)"),
-        ('{"kind": "List", "items": [\n  {"kind": "Service"},\n  {"kind" "Pod"}\n]}',
-         "{f}:3: not valid JSON: Expecting ':' delimiter"),
+        (
+            '{"kind": "List", "items": [\n  {"kind": "Service"},\n  {"kind" "Pod"}\n]}',
+            "{f}:3: not valid JSON: Expecting ':' delimiter",
+        ),
         ("[1, 2]", "{f}: expected a JSON object (kubectl get -o json), got an array"),
-        ('{"kind": "List", "items": [{"kind": "Service"}, 7]}',
-         "{f}: items[1]: expected an object, got int"),
+        (
+            '{"kind": "List", "items": [{"kind": "Service"}, 7]}',
+            "{f}: items[1]: expected an object, got int",
+        ),
         ('{"kind": "List", "items": {"kind": "Pod"}}', "{f}: items: expected an array"),
-        ('{"kind": "List", "items": [{"kind": "Pod", "metadata": "x"}]}',
-         "{f}: items[0]: metadata: expected an object, got a string"),
-        ('{"kind": "List", "items": [{"kind": "Pod", "metadata": {"name": "p"}, '
-         '"spec": {"containers": {"name": "c"}}}]}',
-         "{f}: items[0]: spec.containers: expected an array, got an object"),
-        ('{"kind": "List", "items": [{"metadata": {}}]}',
-         "{f}: items[0]: no kind (is this kubectl get -o json?)"),
+        (
+            '{"kind": "List", "items": [{"kind": "Pod", "metadata": "x"}]}',
+            "{f}: items[0]: metadata: expected an object, got a string",
+        ),
+        (
+            '{"kind": "List", "items": [{"kind": "Pod", "metadata": {"name": "p"}, '
+            '"spec": {"containers": {"name": "c"}}}]}',
+            "{f}: items[0]: spec.containers: expected an array, got an object",
+        ),
+        (
+            '{"kind": "List", "items": [{"metadata": {}}]}',
+            "{f}: items[0]: no kind (is this kubectl get -o json?)",
+        ),
         (b"\xff\xfe{}", None),
     ],
 )
@@ -291,7 +369,8 @@ def test_usage_errors() -> None:
     )
     twice = run("--offline", "-", "-", stdin="{}")
     assert (twice.returncode, twice.stderr) == (
-        2, "imgdigest: error: - (stdin) can be named only once\n"
+        2,
+        "imgdigest: error: - (stdin) can be named only once\n",
     )
 
 
@@ -303,3 +382,43 @@ def test_an_empty_pod_list_is_noted_and_passes(tmp_path: Path) -> None:
         "imgdigest: 0 pods in 0 workloads: 0 mixed, 0 unpinned, 0 stale, 0 mismatch, "
         "0 not running (offline: stale not checked)\n"
     )
+
+
+def test_owners_beyond_the_built_in_kinds_group_their_pods_too(tmp_path: Path) -> None:
+    static = pod("etcd-node-1", f"{R}/etcd:3@{D1}", f"{R}/etcd@{D1}", owner=("Node", "node-1"))
+    static["metadata"]["ownerReferences"][0]["apiVersion"] = "v1"
+    rc = [
+        pod(f"old-{n}", f"{R}/old:1", f"{R}/old@{A}", owner=("ReplicationController", "old"))
+        for n in (1, 2)
+    ]
+    for p in rc:
+        p["metadata"]["ownerReferences"][0]["apiVersion"] = "v1"
+    rolled = pod(
+        "canary-5d-x", f"{R}/canary:2", f"{R}/canary@{B}", owner=("ReplicaSet", "canary-5d")
+    )
+    rs = {
+        "apiVersion": "apps/v1",
+        "kind": "ReplicaSet",
+        "metadata": {
+            "name": "canary-5d",
+            "namespace": "default",
+            "uid": "uid-canary-5d",
+            "ownerReferences": [
+                {
+                    "apiVersion": "argoproj.io/v1alpha1",
+                    "kind": "Rollout",
+                    "name": "canary",
+                    "uid": "r1",
+                    "controller": True,
+                }
+            ],
+        },
+        "spec": {"template": {"spec": {"containers": [{"name": "app", "image": f"{R}/canary:2"}]}}},
+    }
+    path = dump(tmp_path / "p.json", [static, *rc, rolled, rs])
+    report = imgdigest.audit_pods([path], options=OFFLINE)
+    assert [(w.kind, w.name, w.api_version, w.source, w.pods) for w in report.workloads] == [
+        ("Pod", "etcd-node-1", "v1", "object", 1),
+        ("ReplicationController", "old", "v1", "owner", 2),
+        ("Rollout", "canary", "argoproj.io/v1alpha1", "owner", 1),
+    ]

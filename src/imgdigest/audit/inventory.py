@@ -71,6 +71,7 @@ class Owner:
     kind: str
     name: str
     uid: str
+    api_version: str
 
 
 @dataclass(slots=True)
@@ -156,7 +157,7 @@ class Inventory:
     def top(self, pod: PodRecord) -> tuple[Key, str, str]:
         """The workload ``pod`` belongs to, its apiVersion, and how it was found."""
         owner = pod.owner
-        if owner is None or owner.kind not in WORKLOAD_KINDS - {"Pod"}:
+        if owner is None or owner.kind in ("Node", "Pod"):  # a static pod's mirror: itself
             return (pod.namespace, "Pod", pod.name), "v1", "object"
         record = self._find(pod.namespace, owner)
         if record is None:
@@ -170,15 +171,15 @@ class Inventory:
                 deployment = self.workloads.get((pod.namespace, "Deployment", name))
                 api = deployment.api_version if deployment else "apps/v1"
                 return (pod.namespace, "Deployment", name), api, "inferred"
-            return (pod.namespace, owner.kind, owner.name), DEFAULT_API[owner.kind], "owner"
+            return (pod.namespace, owner.kind, owner.name), owner.api_version, "owner"
         for _ in range(8):  # owner chains are short; a cycle in bad input must not loop
             parent = record.owner
-            if parent is None or parent.kind not in WORKLOAD_KINDS:
+            if parent is None or parent.kind in ("Node", "Pod"):
                 break
             above = self._find(record.namespace, parent)
-            if above is None:
+            if above is None:  # deleted, not in the input, or a custom resource (a Rollout)
                 key = (record.namespace, parent.kind, parent.name)
-                return key, DEFAULT_API.get(parent.kind, "v1"), "owner"
+                return key, parent.api_version, "owner"
             record = above
         return (record.namespace, record.kind, record.name), record.api_version, "object"
 
@@ -264,7 +265,9 @@ def _owner(meta: dict[str, Any], where: str) -> Owner | None:
     kind, name, uid = chosen.get("kind"), chosen.get("name"), chosen.get("uid")
     if not isinstance(kind, str) or not isinstance(name, str):
         raise DocumentError(f"{where}: metadata.ownerReferences: an owner without kind or name")
-    return Owner(kind, name, uid if isinstance(uid, str) else "")
+    api = chosen.get("apiVersion")
+    api = api if isinstance(api, str) and api else DEFAULT_API.get(kind, "v1")
+    return Owner(kind, name, uid if isinstance(uid, str) else "", api)
 
 
 def _object(value: object, where: str, what: str) -> dict[str, Any]:
