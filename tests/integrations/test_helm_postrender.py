@@ -157,3 +157,43 @@ def test_post_renderer_names_a_tag_the_registry_does_not_have(helm, images, regi
     assert done.returncode == 1
     assert done.stdout == ""
     assert f"{registry_http.host}/t/no-such-repo:9.9" in done.stderr
+
+
+HOOK = """\
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: migrate
+  annotations:
+    "helm.sh/hook": pre-install
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+        - name: migrate
+          image: registry.invalid/hook:1
+"""
+
+
+@pytest.mark.parametrize(("binary", "pinned"), [("helm", True), ("helm3", False)])
+def test_hooks_are_post_rendered_by_helm_4_only(binary, pinned, tmp_path):
+    """What docs/helm.md tells Helm 3 users: a hook's image is not pinned at render time."""
+    chart = tmp_path / "hooked"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: hooked\nversion: 0.1.0\n")
+    (chart / "templates" / "hook.yaml").write_text(HOOK)
+    lock = tmp_path / "images.lock"
+    lock.write_text(f"registry.invalid/hook:1@{fake_digest('hook')}\n")
+    helm = Helm(binary, tmp_path / binary)
+    done = run(
+        binary, "template", "rel", str(chart), "--post-renderer", helm.renderer,
+        f"--post-renderer-args=--lock={lock}", "--post-renderer-args=--offline", env=helm.env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    job = yaml.safe_load(done.stdout)
+    image = job["spec"]["template"]["spec"]["containers"][0]["image"]
+    expected = (
+        f"registry.invalid/hook:1@{fake_digest('hook')}" if pinned else "registry.invalid/hook:1"
+    )
+    assert image == expected
