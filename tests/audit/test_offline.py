@@ -287,7 +287,7 @@ def test_fix_as_a_strategic_merge_patch_applied_by_real_kustomize(tmp_path: Path
 
 
 def test_fix_as_kustomize_images_applied_by_real_kustomize(tmp_path: Path) -> None:
-    p = run("--offline", "-q", "--fix", "--fix-as", "kustomize", *CLUSTER)
+    p = run("--offline", "-q", "--fix-as", "kustomize", *CLUSTER)  # implies --fix
     assert p.returncode == 1, p.stderr
     assert p.stdout == (
         f"images:\n- name: {R}/shop/web\n  digest: {B}\n- name: busybox\n  digest: {D5}\n"

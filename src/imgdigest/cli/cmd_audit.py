@@ -40,9 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--fix-as",
         choices=("patch", "kustomize"),
-        default="patch",
-        help="strategic-merge patches, one per workload (default), or a kustomization "
-        "images: block",
+        help="what --fix prints (and implies it): strategic-merge patches, one per workload "
+        "(the default), or a kustomization images: block",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no notes or summary on stderr")
     add_registry_args(p)
@@ -61,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     with explained(args) as trace:
         ropts = None if args.offline else resolve_options(args, trace)
         report = audit_paths(args.paths, ropts, options)
-    if args.fix:
+    if args.fix or args.fix_as:
         fix = report.fix_kustomize() if args.fix_as == "kustomize" else report.fix_patch()
         sys.stdout.write(fix)
     elif args.format == "json":
