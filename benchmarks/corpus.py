@@ -1,12 +1,14 @@
 """A generated corpus of Kubernetes manifests for the check and pin benchmarks.
 
-20,000 documents (~50 MB) in files of 100, naming 1,000 unique images, shaped like the
-manifests of an application repository rather than like a best case: Deployments,
-StatefulSets, DaemonSets, Jobs and CronJobs (with init containers, env lists, probes,
-resources, volumes, comments, plain and quoted images) between Services, ConfigMaps
-with sizeable data, Secrets, ServiceAccounts, RBAC objects and autoscalers - about
-half of the documents hold images. Everything is derived from a seed, so two runs
-write the same bytes.
+20,000 documents (~51 MB) in files of 100, naming 1,000 unique images in about 33,000
+image values: dense, as install manifests are, rather than a best case. Nineteen documents
+in twenty are workloads - Deployments, StatefulSets, DaemonSets, Jobs, CronJobs and bare Pods of
+one or two containers, 30% with an init container, with env lists, probes, resources,
+volumes, plain and quoted images, trailing comments - and the rest Services, ConfigMaps
+with sizeable data, Secrets, ServiceAccounts, RBAC objects and autoscalers. Decoys that
+look like images but are not image fields (in comments, annotations and env values) test
+that nothing else is touched. Everything is derived from a seed, so two runs write the
+same bytes.
 
 Images are ``<host>/bench/app<NNN>:v<M>`` - 100 repositories x 10 tags - so the pin
 benchmark can push them to a local registry (``image_names`` lists them).
@@ -51,11 +53,15 @@ def _quoted(rng: random.Random, ref: str) -> str:
 def _container(rng: random.Random, ref: str, name: str, pad: str) -> str:
     env = "".join(
         f'{pad}    - name: SETTING_{k}\n{pad}      value: "{rng.randrange(10**8)}"\n'
-        for k in range(rng.randrange(8, 18))
+        for k in range(rng.randrange(3, 10))
     )
+    if rng.random() < 0.3:  # a decoy: an image string in an env value
+        env += f'{pad}    - name: UPGRADE_FROM\n{pad}      value: "{ref.rsplit(":", 1)[0]}:v0"\n'
+    comment = "  # bumped by the release job" if rng.random() < 0.3 else ""
     return (
+        f"{pad}  # previous: {ref.rsplit(':', 1)[0]}:v0\n"  # a decoy in a comment
         f"{pad}  - name: {name}\n"
-        f"{pad}    image: {_quoted(rng, ref)}\n"
+        f"{pad}    image: {_quoted(rng, ref)}{comment}\n"
         f"{pad}    imagePullPolicy: IfNotPresent\n"
         f'{pad}    args: ["--listen=:8080", "--log-format=json"]  # keep in sync with the chart\n'
         f"{pad}    ports:\n{pad}    - {{name: http, containerPort: 8080, protocol: TCP}}\n"
@@ -76,24 +82,27 @@ def _metadata(kind: str, api: str, n: int) -> str:
         f"apiVersion: {api}\nkind: {kind}\nmetadata:\n  name: svc-{n}\n  namespace: team-{n % 23}\n"
         f"  labels:\n    app.kubernetes.io/name: svc-{n}\n    app.kubernetes.io/part-of: shop\n"
         f'  annotations:\n    owner: "team-{n % 23}@example.com"\n'
+        f'    example.com/last-image: "localhost:5000/bench/app{n % 100:03d}:v0"\n'  # a decoy
     )
 
 
 def _pod_spec(rng: random.Random, refs: list[str], pad: str, n: int) -> str:
     out = f"{pad}serviceAccountName: svc-{n}\n{pad}securityContext: {{runAsNonRoot: true}}\n"
-    if rng.random() < 0.4:
+    if rng.random() < 0.3:
         out += f"{pad}initContainers:\n" + _container(rng, rng.choice(refs), "migrate", pad)
     out += f"{pad}containers:\n"
-    for k in range(1 + (rng.random() < 0.3)):
+    for k in range(1 + (rng.random() < 0.45)):
         out += _container(rng, rng.choice(refs), f"main-{k}", pad)
     out += f"{pad}volumes:\n{pad}- name: config\n{pad}  configMap: {{name: svc-{n}}}\n"
     return out
 
 
 def _workload(rng: random.Random, refs: list[str], n: int) -> str:
-    kind = rng.choice(["Deployment"] * 5 + ["StatefulSet", "DaemonSet", "Job", "CronJob"])
-    api = "batch/v1" if kind in ("Job", "CronJob") else "apps/v1"
+    kind = rng.choice(["Deployment"] * 5 + ["StatefulSet", "DaemonSet", "Job", "CronJob", "Pod"])
+    api = {"Job": "batch/v1", "CronJob": "batch/v1", "Pod": "v1"}.get(kind, "apps/v1")
     head = _metadata(kind, api, n)
+    if kind == "Pod":
+        return head + "spec:\n" + _pod_spec(rng, refs, "  ", n)
     labels = f"      labels: {{app.kubernetes.io/name: svc-{n}}}\n"
     if kind == "CronJob":
         return (
@@ -198,7 +207,7 @@ def generate(
     for first in range(0, docs, DOCS_PER_FILE):
         parts = []
         for n in range(first, min(docs, first + DOCS_PER_FILE)):
-            parts.append(_workload(rng, refs, n) if rng.random() < 0.5 else _other(rng, n))
+            parts.append(_workload(rng, refs, n) if rng.random() < 0.95 else _other(rng, n))
         text = "---\n".join(parts)
         path = root / f"team-{first // 2000:02d}" / f"manifests-{first:05d}.yaml"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -212,7 +221,7 @@ def ensure(
     root: Path | None = None, docs: int = 20_000, host: str = DEFAULT_HOST, images: int = 1000
 ) -> Corpus:
     """The corpus under ``benchmarks/.work``, generated the first time it is asked for."""
-    root = root or WORK / f"corpus-{docs}-{images}-{host.replace(':', '_')}"
+    root = root or WORK / f"corpus-dense-{docs}-{images}-{host.replace(':', '_')}"
     marker = root / ".complete"
     if marker.exists():
         files = sorted(root.rglob("*.yaml"))
