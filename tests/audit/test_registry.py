@@ -3,6 +3,7 @@ of an index, the index → platform tree, and a registry failure."""
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 
@@ -105,3 +106,28 @@ def test_a_tag_the_registry_does_not_have_is_a_failure_with_its_exit_code(
     first = p.stderr.splitlines()[0]
     assert first.startswith(f"imgdigest: error: {tag}: ") and "not found" in first
     assert "Traceback" not in p.stderr
+
+
+def test_credentials_are_used_and_never_shown(registry_basic, unique_repo, tmp_path, tmp_home):
+    host = registry_basic.host
+    pushed = push_image(registry_basic, unique_repo, "1")
+    tag = f"{host}/{unique_repo}:1"
+    path = dump(tmp_path / "pods.json", [pod("p", tag, f"{host}/{unique_repo}@{pushed.digest}")])
+
+    def config(password: str) -> str:
+        folder = tmp_path / password
+        folder.mkdir()
+        auth = base64.b64encode(f"{registry_basic.username}:{password}".encode()).decode()
+        (folder / "config.json").write_text(json.dumps({"auths": {host: {"auth": auth}}}))
+        return str(folder)
+
+    common = ("--ca-file", registry_basic.ca_file, "--format", "json", "--explain", path)
+    good = run("--docker-config", config(registry_basic.password), *common)
+    assert good.returncode == 1, good.stderr  # unpinned, and not stale
+    assert [f["problem"] for f in json.loads(good.stdout)["findings"]] == ["unpinned"]
+    wrong = "not-the-password-" + registry_basic.password
+    refused = run("--docker-config", config(wrong), *common)
+    assert refused.returncode == 4, refused.stderr
+    for out in (good, refused):
+        for secret in (registry_basic.password, wrong):
+            assert secret not in out.stdout + out.stderr
