@@ -32,12 +32,19 @@ def test_a_re_pushed_tag_makes_the_running_pods_stale(registry_http, unique_repo
     assert p.returncode == 1, p.stderr
     doc = json.loads(p.stdout)
     stale = [f for f in doc["findings"] if f["problem"] == "stale"]
-    assert stale == [{
-        "namespace": "default", "kind": "DaemonSet", "workload": "app", "container": "app",
-        "problem": "stale",
-        "detail": f"{old.digest} runs in 2 pods, but {tag} now names {new.digest}",
-        "pods": ["app-1", "app-2"], "running": old.digest, "expected": new.digest,
-    }]
+    assert stale == [
+        {
+            "namespace": "default",
+            "kind": "DaemonSet",
+            "workload": "app",
+            "container": "app",
+            "problem": "stale",
+            "detail": f"{old.digest} runs in 2 pods, but {tag} now names {new.digest}",
+            "pods": ["app-1", "app-2"],
+            "running": old.digest,
+            "expected": new.digest,
+        }
+    ]
     assert doc["workloads"][0]["containers"][0]["target"] == new.digest
     # one HEAD for the one tag, whatever the number of pods
     heads = re.findall(r"^  HEAD (\S+)", p.stderr, re.M)
@@ -65,9 +72,7 @@ def test_platform_digests_of_the_tag_s_index_are_neither_stale_nor_a_mismatch(
     ]
     offline = imgdigest.audit_pods([path], options=imgdigest.AuditOptions(offline=True))
     pinned = offline.workloads[2].findings
-    assert [(f.problem, f.running, f.expected) for f in pinned] == [
-        ("mismatch", amd64, idx.digest)
-    ]
+    assert [(f.problem, f.running, f.expected) for f in pinned] == [("mismatch", amd64, idx.digest)]
 
 
 def test_resolve_shows_each_running_digest_s_index_and_platforms(
@@ -131,3 +136,35 @@ def test_credentials_are_used_and_never_shown(registry_basic, unique_repo, tmp_p
     for out in (good, refused):
         for secret in (registry_basic.password, wrong):
             assert secret not in out.stdout + out.stderr
+
+
+def test_replicas_reporting_an_index_and_its_platform_manifest_are_not_mixed(
+    registry_http, unique_repo, tmp_home
+):
+    host = registry_http.host
+    idx = push_index(registry_http, unique_repo, "4.0")
+    other = push_image(registry_http, unique_repo, None, seed="another image")
+    name = f"{host}/{unique_repo}"
+    arm64 = idx.child("linux", "arm64", "v8").digest
+    agent = [
+        pod("amd64-node", f"{name}:4.0", f"{name}@{idx.digest}", owner=("DaemonSet", "agent")),
+        pod("arm64-node", f"{name}:4.0", f"{name}@{arm64}", owner=("DaemonSet", "agent")),
+    ]
+    odd = pod("odd-node", f"{name}:4.0", f"{name}@{other.digest}", owner=("DaemonSet", "odd"))
+    pair = [
+        pod(f"odd-{n}", f"{name}:4.0", f"{name}@{idx.digest}", owner=("DaemonSet", "odd"))
+        for n in (1, 2)
+    ]
+    path = dump(tmp_home / "pods.json", [*agent, odd, *pair])
+    offline = imgdigest.audit_pods([path], options=imgdigest.AuditOptions(offline=True))
+    assert [(w.name, [f.problem for f in w.findings]) for w in offline.workloads] == [
+        ("agent", ["mixed", "unpinned"]),
+        ("odd", ["mixed", "unpinned"]),
+    ]
+    online = imgdigest.audit_pods([path])
+    assert [(w.name, [f.problem for f in w.findings]) for w in online.workloads] == [
+        ("agent", ["unpinned"]),
+        ("odd", ["stale", "mixed", "unpinned"]),
+    ]
+    [stale] = [f for f in online.findings if f.problem == "stale"]
+    assert (stale.pods, stale.running, stale.expected) == (("odd-node",), other.digest, idx.digest)

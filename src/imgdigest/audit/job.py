@@ -258,14 +258,21 @@ async def _online(
                 ):
                     second[str(answer.reference)] = answer.reference  # type: ignore[assignment]
     children = await _ask(report, resolver, {**second, **pinned}, children=True)
+    # A platform manifest's digest stands for its index: replicas on different
+    # architectures (or runtimes) that report the two run the same image.
+    family = {c.digest: res.digest for res in children.values() for c in res.children}
     for group in groups:
         workload = group.workload
         for audit in workload.containers:
             seen = group.seen[(audit.role, audit.name)]
+            families = {family.get(r.digest, r.digest) for r in audit.running if r.known}
+            ids = {r.digest for r in audit.running if r.kind == "image-id"}
+            same = len(families) <= 1 and len(ids) <= 1
             audit.findings = [
                 f
                 for f in audit.findings
                 if not (f.problem == "mismatch" and _is_child(children, f, audit))
+                and not (f.problem == "mixed" and same)
             ]
             _stale(workload, audit, seen, answers, children)
     if options.resolve:

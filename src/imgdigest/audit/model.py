@@ -63,6 +63,11 @@ class RunningDigest:
     name: str | None = None  #: the repository the runtime names, or the spec's
     tree: Resolution | None = None  #: index and platforms, when ``resolve`` asked for it
 
+    @property
+    def known(self) -> bool:
+        """Whether this is a manifest digest, comparable with a tag's or a pin's."""
+        return self.kind == "manifest"
+
     def to_json(self) -> dict[str, Any]:
         return {
             "digest": self.digest,
