@@ -19,7 +19,7 @@ body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}
 table{border-collapse:collapse;width:100%;margin-bottom:2em}
 th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
 th{background:#f0f0f0}
-code{font:12px ui-monospace,monospace}
+code{font:12px ui-monospace,monospace;word-break:break-all}
 tr.has-finding{background:#fff3cd}
 .finding{display:inline-block;border-radius:3px;padding:0 6px;margin:1px;font-weight:600;
 color:#fff;background:#b02a37}
