@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 TOOLS  := .tools/bin
-APT_PACKAGES := docker-registry skopeo python3-venv
+APT_PACKAGES := docker-registry skopeo python3-venv chromium chromium-driver
 
 .PHONY: demo test lint deps venv tools bench clean
 
