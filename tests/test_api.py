@@ -30,6 +30,7 @@ SUBMODULES = sorted(
 
 POD = {"kind": "Pod", "spec": {"containers": [{"name": "web", "image": "nginx:1.25"}]}}
 PINNED = "nginx@sha256:" + "a" * 64  # no tag: nothing for lock to resolve
+CHART = str(Path(__file__).parent / "data" / "charts" / "shapes")  # rendered with helm on PATH
 
 
 def _calls(tmp: Path) -> dict[str, tuple[tuple, dict, object]]:
@@ -65,9 +66,29 @@ def _calls(tmp: Path) -> dict[str, tuple[tuple, dict, object]]:
             {},
             lambda p: p.files[0].new_text == f"FROM nginx:1.25@sha256:{'b' * 64}\n",
         ),
+        "pin_resources": (
+            (
+                "kind: ResourceList\nitems:\n- kind: Pod\n  spec:\n    containers:\n"
+                "    - image: nginx:1.25\nfunctionConfig:\n  spec: {offline: true}\n",
+                imgdigest.KrmSettings(lock=(str(lock),)),
+            ),
+            {},
+            lambda r: r.text is not None and f"image: nginx:1.25@sha256:{'b' * 64}\n" in r.text,
+        ),
         "drift_files": (([str(pod)],), {"offline": True}, lambda r: r.findings == []),
         "lock_files": (([str(pod)],), {}, lambda r: len(r.lock) == 0 and r.exit_code == 0),
         "check_files": (([str(pod)],), {}, lambda r: (r.exit_code, r.images) == (0, 1)),
+        "check_chart": ((CHART,), {}, lambda r: (r.exit_code, r.images) == (1, 10)),
+        "pin_chart": (
+            (CHART,),
+            {"options": offline},
+            lambda p: len(p.images) == 10 and p.changes == [] and p.exit_code == 3,  # not locked
+        ),
+        "audit_pods": (
+            ([str(Path(__file__).parent / "data" / "audit" / "pods-crio.json")],),
+            {"options": imgdigest.AuditOptions(offline=True)},
+            lambda r: (r.exit_code, r.pods, len(r.workloads)) == (0, 3, 2),
+        ),
         "check_text": (
             ("FROM nginx:1.25\n", "Dockerfile"),
             {},

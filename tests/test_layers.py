@@ -42,7 +42,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("registry", {"registry"}),
     ("resolver", {"resolver", "flights"}),
     ("images", {"sources", "explore", "inspect", "tagsof", "copy"}),
-    ("jobs", {"lock", "pin", "drift", "check", "policy"}),
+    ("jobs", {"lock", "pin", "drift", "check", "policy", "audit", "krm"}),
     ("client", {"client", "__init__"}),
     ("webhook", {"webhook"}),
     ("cli", {"cli", "__main__"}),

@@ -62,12 +62,21 @@ _EXPORTS = {
     "PinPlan": "imgdigest.pin",
     "pin_files": "imgdigest.pin:plan_paths",
     "pin_text": "imgdigest.pin:pin_text_document",
+    "ChartPlan": "imgdigest.pin",
+    "pin_chart": "imgdigest.pin",
+    "check_chart": "imgdigest.pin",
     "DriftReport": "imgdigest.drift",
     "drift_files": "imgdigest.drift:drift_paths",
     "Lock": "imgdigest.lock",
     "LockReport": "imgdigest.lock",
     "read_lock": "imgdigest.lock",
     "lock_files": "imgdigest.lock:lock_paths",
+    "KrmSettings": "imgdigest.krm",
+    "KrmResult": "imgdigest.krm",
+    "pin_resources": "imgdigest.krm",
+    "AuditOptions": "imgdigest.audit",
+    "AuditReport": "imgdigest.audit",
+    "audit_pods": "imgdigest.audit:audit_paths",
     "CheckOptions": "imgdigest.check",
     "CheckReport": "imgdigest.check",
     "check_files": "imgdigest.check:check_paths",
@@ -82,6 +91,7 @@ _EXPORTS = {
     "InvalidPlatformError": "imgdigest.errors",
     "DocumentError": "imgdigest.errors",
     "ConfigError": "imgdigest.errors",
+    "ChartError": "imgdigest.errors",
     "NotFoundError": "imgdigest.errors",
     "PlatformNotFoundError": "imgdigest.errors",
     "AuthError": "imgdigest.errors",
@@ -100,7 +110,11 @@ _EXPORTS = {
 __all__ = [
     "AsyncClient",
     "AsyncResolver",
+    "AuditOptions",
+    "AuditReport",
     "AuthError",
+    "ChartError",
+    "ChartPlan",
     "CheckOptions",
     "CheckReport",
     "Child",
@@ -119,6 +133,8 @@ __all__ = [
     "InvalidDigestError",
     "InvalidPlatformError",
     "InvalidReferenceError",
+    "KrmResult",
+    "KrmSettings",
     "LayerFile",
     "LayerList",
     "Lock",
@@ -146,6 +162,8 @@ __all__ = [
     "UsageError",
     "VerificationError",
     "__version__",
+    "audit_pods",
+    "check_chart",
     "check_files",
     "check_object",
     "check_text",
@@ -157,7 +175,9 @@ __all__ = [
     "normalize_reference",
     "parse_platform",
     "parse_reference",
+    "pin_chart",
     "pin_files",
+    "pin_resources",
     "pin_text",
     "read_lock",
     "resolve",
@@ -166,6 +186,8 @@ __all__ = [
 if TYPE_CHECKING:
     from typing import Any
 
+    from imgdigest.audit import AuditOptions, AuditReport
+    from imgdigest.audit import audit_paths as audit_pods
     from imgdigest.check import (
         CheckOptions,
         CheckReport,
@@ -186,6 +208,7 @@ if TYPE_CHECKING:
     from imgdigest.drift import drift_paths as drift_files
     from imgdigest.errors import (
         AuthError,
+        ChartError,
         ConfigError,
         DocumentError,
         ForbiddenError,
@@ -205,11 +228,15 @@ if TYPE_CHECKING:
         VerificationError,
     )
     from imgdigest.inspect import ImageConfig, ImageTree, LayerList, ManifestInfo, TagList
+    from imgdigest.krm import KrmResult, KrmSettings, pin_resources
     from imgdigest.lock import Lock, LockReport, read_lock
     from imgdigest.lock import lock_paths as lock_files
     from imgdigest.pin import (
+        ChartPlan,
         PinOptions,
         PinPlan,
+        check_chart,
+        pin_chart,
     )
     from imgdigest.pin import (
         pin_text_document as pin_text,

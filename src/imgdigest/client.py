@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from imgdigest.krm import KrmResult, KrmSettings
     from imgdigest.layerfiles import FileEntry
     from imgdigest.lock import LockReport
-    from imgdigest.pin import PinOptions, PinPlan
+    from imgdigest.pin import ChartPlan, PinOptions, PinPlan
     from imgdigest.registry.tags import TagPage
     from imgdigest.sources import ImageSource
     from imgdigest.tagsof import TagsOf
@@ -398,6 +398,38 @@ class AsyncClient:
         verifier = registry_verifier(self.options)
         return await asyncio.to_thread(check_paths, list(paths), options, verifier=verifier)
 
+    async def pin_chart(
+        self,
+        chart: str | Path,
+        values: Sequence[str | Path] = (),
+        set_values: Sequence[str] = (),
+        options: PinOptions | None = None,
+        *,
+        release: str = "release",
+    ) -> ChartPlan:
+        """Render a Helm chart, pin the values its images come from, prove it by rendering."""
+        from imgdigest.pin import DEFAULT_PIN, plan_chart
+
+        options = options or DEFAULT_PIN
+        resolver = self._online(options)
+        return await plan_chart(chart, values, set_values, options, resolver, release=release)
+
+    async def check_chart(
+        self,
+        chart: str | Path,
+        values: Sequence[str | Path] = (),
+        set_values: Sequence[str] = (),
+        options: CheckOptions | None = None,
+        *,
+        release: str = "release",
+    ) -> CheckReport:
+        """``check`` of what a Helm chart renders, each finding at the values line feeding it."""
+        from imgdigest.pin import check_chart
+
+        return await asyncio.to_thread(
+            check_chart, chart, values, set_values, options, release=release
+        )
+
     async def audit(
         self, paths: Iterable[str], options: AuditOptions | None = None
     ) -> AuditReport:
@@ -581,6 +613,30 @@ class Client:
         if not options.verify:
             return check_paths(paths, options)
         return check_paths(paths, options, verifier=registry_verifier(self.aio.options))
+
+    def pin_chart(
+        self,
+        chart: str | Path,
+        values: Sequence[str | Path] = (),
+        set_values: Sequence[str] = (),
+        options: PinOptions | None = None,
+        *,
+        release: str = "release",
+    ) -> ChartPlan:
+        return self.run(self.aio.pin_chart(chart, values, set_values, options, release=release))
+
+    def check_chart(
+        self,
+        chart: str | Path,
+        values: Sequence[str | Path] = (),
+        set_values: Sequence[str] = (),
+        options: CheckOptions | None = None,
+        *,
+        release: str = "release",
+    ) -> CheckReport:
+        from imgdigest.pin import check_chart
+
+        return check_chart(chart, values, set_values, options, release=release)
 
     def audit(self, paths: Iterable[str], options: AuditOptions | None = None) -> AuditReport:
         return self.run(self.aio.audit(paths, options))
