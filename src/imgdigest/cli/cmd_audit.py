@@ -17,7 +17,6 @@ if TYPE_CHECKING:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "audit",
-        help="which digests a cluster runs, and where replicas, pins and tags disagree",
         description="Read the JSON of `kubectl get pods -A -o json` (and optionally of "
         "`kubectl get deploy,sts,ds,rs,job,cronjob -A -o json`), group pods by workload and "
         "report each container's running digests with the findings mixed, unpinned, stale, "

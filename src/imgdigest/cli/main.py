@@ -61,6 +61,7 @@ SUMMARIES: dict[str, str] = {
     "lock": "write a lock file of reference -> digest for the images in files",
     "krm": "kustomize transformer (KRM function): pin every image of a build on stdin",
     "check": "report images without a digest in manifests, Dockerfiles, Compose and workflows",
+    "audit": "which digests a cluster runs, and where replicas, pins and tags disagree",
     "policy": "print a Gatekeeper or Kyverno policy that requires image digests",
     "webhook": "the Kubernetes admission webhook (validate and pin digests)",
     "login": "check and store registry credentials (Docker's config.json)",
