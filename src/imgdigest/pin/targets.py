@@ -10,7 +10,7 @@ its chart reads it: the digest key when the map has one, else ``tag: TAG@DIGEST`
 from __future__ import annotations
 
 from imgdigest import reference as references
-from imgdigest.documents import HelmImage, ImageSite, KustomizeImage, Note
+from imgdigest.documents import HelmImage, ImageSite, KustomizeImage, Note, Scalar
 from imgdigest.pin.plan import Mode, PinOptions, Target
 from imgdigest.pinned import kustomize_state, reference_state
 from imgdigest.reference import Reference, pin_text
@@ -53,18 +53,7 @@ def _kustomize_target(
     assert edited is not None
     if not edited.exact:
         return Note(site.file, edited.line, f"{site.image}: value written with escapes left alone")
-    mode: Mode = "update" if current else "pin"
-    return Target(
-        site,
-        mode,
-        tagged,
-        current,
-        edited.start,
-        edited.end,
-        edited.raw,
-        edited.line,
-        edited.column,
-    )
+    return _value_target(site, tagged, current, edited)
 
 
 def _helm_target(site: ImageSite, detail: HelmImage, update: bool) -> Target | Note | None:
@@ -77,6 +66,13 @@ def _helm_target(site: ImageSite, detail: HelmImage, update: bool) -> Target | N
     assert edited is not None
     if edited is detail.tag and not edited.exact:
         return Note(site.file, edited.line, f"{site.image}: value written with escapes left alone")
+    return _value_target(site, tagged, current, edited)
+
+
+def _value_target(
+    site: ImageSite, tagged: Reference, current: str | None, edited: Scalar
+) -> Target:
+    """A target that edits one scalar of a multi-key image (kustomize, Helm values)."""
     mode: Mode = "update" if current else "pin"
     return Target(
         site,
