@@ -22,6 +22,7 @@ removes those left there by a dead writer (``remove_stale_temps``).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import os
 import re
@@ -139,6 +140,22 @@ def _temp_beside(
     return temp
 
 
+def _link_beside(target: Path) -> Path | None:
+    """A hard link to ``target`` under a temporary name beside it, or None where the
+    filesystem refuses links (the caller then keeps the old content in memory)."""
+    prefix = f"{TEMP_PREFIX}{target.name}.{os.getpid()}."
+    for _ in range(100):
+        name = target.parent / f"{prefix}{os.urandom(4).hex()}{TEMP_SUFFIX}"
+        try:
+            os.link(target, name, follow_symlinks=False)
+        except FileExistsError:
+            continue
+        except OSError:
+            return None
+        return name
+    return None
+
+
 def _same_owner(fd: int, like: os.stat_result) -> None:
     """Give the file ``like``'s owner and group, or as much of it as we may."""
     st = os.fstat(fd)
@@ -202,6 +219,9 @@ class _Staged:
     temp: Path | None  #: None: written in place
     durable: bool
     done: bool = False
+    #: a second name for the old content, renamed back on rollback; while it exists,
+    #: ``before`` is not kept in memory (None with a backup does not mean "no file")
+    backup: Path | None = None
 
 
 def _stage(rep: Replacement, durable: bool) -> _Staged:
@@ -218,22 +238,34 @@ def _stage(rep: Replacement, durable: bool) -> _Staged:
             raise DocumentError(f"{rep.path}: removed while being pinned") from None
         mode = _new_mode() if rep.mode is None else rep.mode
         temp = _temp_beside(target, rep.data, None, mode, durable)
-        return _Staged(rep, target, None, None, temp, durable)
+        return _Staged(dataclasses.replace(rep, data=b""), target, None, None, temp, durable)
     try:
         before = target.read_bytes()
     except OSError:
         if rep.original is not None:
             raise DocumentError(f"{rep.path}: cannot read it back before writing") from None
         raise
-    if rep.original is not None and before != rep.original:
-        raise DocumentError(f"{rep.path}: changed while being pinned; left alone")
+    if rep.original is not None:
+        if before != rep.original:
+            raise DocumentError(f"{rep.path}: changed while being pinned; left alone")
+        before = rep.original  # one copy of the old content, not two
     if st.st_nlink > 1 and rep.mode is None:
         if not os.access(target, os.W_OK):
             raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(rep.path))
-        return _Staged(rep, target, before, st, None, durable)
+        return _Staged(dataclasses.replace(rep, original=None), target, before, st, None, durable)
     mode = stat.S_IMODE(st.st_mode) if rep.mode is None else rep.mode
     temp = _temp_beside(target, rep.data, st, mode, durable)
-    return _Staged(rep, target, before, st, temp, durable)
+    # The new content is in the temporary file now, and a backup link keeps the old one:
+    # a staged run over a large tree holds neither in memory.
+    kept = dataclasses.replace(rep, data=b"", original=None)
+    try:
+        backup = _link_beside(target)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    if backup is not None:
+        return _Staged(kept, target, None, st, temp, durable, backup=backup)
+    return _Staged(kept, target, before, st, temp, durable)
 
 
 def _commit(item: _Staged) -> None:
@@ -251,7 +283,10 @@ def _commit(item: _Staged) -> None:
 
 def _undo(item: _Staged) -> None:
     """Put back what ``item`` replaced; raises OSError if that is impossible."""
-    if item.before is None:
+    if item.backup is not None:
+        os.replace(item.backup, item.target)
+        item.backup = None
+    elif item.before is None:
         item.target.unlink(missing_ok=True)
     elif item.like is not None and item.like.st_nlink > 1 and item.rep.mode is None:
         _write_in_place(item.target, item.before, item.durable)
@@ -266,11 +301,13 @@ def _undo(item: _Staged) -> None:
 
 
 def _discard(staged: Iterable[_Staged]) -> None:
+    """Remove what staging left beside the targets: unused temporary files and backups."""
     for item in staged:
-        if item.temp is not None:
-            with contextlib.suppress(OSError):
-                item.temp.unlink()
-            item.temp = None
+        for leftover in (item.temp, item.backup):
+            if leftover is not None:
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
+        item.temp = item.backup = None
 
 
 def _rollback(staged: list[_Staged]) -> list[_Staged]:
@@ -319,8 +356,8 @@ def _commit_all(staged: list[_Staged]) -> None:
         for current in staged:
             _commit(current)
     except BaseException as exc:
+        unrestored = _rollback(staged)  # before the backups it renames back are discarded
         _discard(staged)
-        unrestored = _rollback(staged)
         if not isinstance(exc, OSError):
             raise
         assert current is not None
@@ -328,6 +365,7 @@ def _commit_all(staged: list[_Staged]) -> None:
     if staged and staged[0].durable:
         for directory in {item.target.parent for item in staged}:
             _fsync_dir(directory)
+    _discard(staged)
 
 
 def replace_files(replacements: Iterable[Replacement], *, durable: bool = True) -> None:
