@@ -77,6 +77,10 @@ class HttpClient:
     def _ssl(self, verify: bool) -> ssl.SSLContext | bool:
         if not verify:
             return False
+        if not self._ca_file:
+            # aiohttp builds a verifying context with the system CAs when it is imported;
+            # building a second one would cost another ~30 ms on the first TLS request.
+            return True
         if self._verified is None:
             ctx = ssl.create_default_context()
             if self._ca_file:
