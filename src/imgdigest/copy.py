@@ -9,6 +9,14 @@ a copy resumable: run it again after an interruption and only what never arrived
 travels. Every byte read from the source is verified on the way, and at the end the
 destination's answer for the tag must be the source digest.
 
+What refers to the copied manifests travels with them (signatures, attestations, SBOMs,
+and their own referrers): their blobs join the blob phase, their manifests are pushed
+before the top one. A registry destination that answers a pushed ``subject`` with
+``OCI-Subject`` indexes it for the referrers API itself; for one that does not, the
+``sha256-HEX`` index of the referrers tag schema is kept up to date, as the distribution
+spec asks of clients. Cosign's ``sha256-HEX.sig`` tags are copied as tags. A layout
+records referrers in its ``index.json``, as the image layout spec says.
+
 Destinations are registries (``Pusher``), OCI layout directories (``LayoutWriter``) and
 ``docker save`` archives (a staged layout, packed at the end); sources are any
 :class:`~imgdigest.sources.ImageSource`.
@@ -18,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import shutil
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterable
@@ -27,11 +36,14 @@ from typing import Any
 
 from imgdigest import reference as references
 from imgdigest.cache import default_root
+from imgdigest.digest import Digest
 from imgdigest.errors import ImgdigestError, UsageError, VerificationError
 from imgdigest.explore import select
-from imgdigest.media import Descriptor, Manifest
+from imgdigest.media import OCI_INDEX, Descriptor, Manifest
 from imgdigest.platform import Platform
 from imgdigest.reference import Reference
+from imgdigest.referrers import Found, schema_tag, walk
+from imgdigest.registry.referrers import fetch_referrers
 from imgdigest.registry.upload import DEFAULT_CHUNK_SIZE, PUSH, Pusher, UploadSessions
 from imgdigest.resolver import AsyncResolver
 from imgdigest.sources import (
@@ -43,7 +55,7 @@ from imgdigest.sources import (
     parse_local,
 )
 from imgdigest.sources.archive import write_archive
-from imgdigest.sources.layout import DirFiles
+from imgdigest.sources.layout import REF_NAME, DirFiles, parse_index
 
 MAX_DEPTH = 4
 BLOB_CONCURRENCY = 6
@@ -64,6 +76,8 @@ class CopyReport:
     blobs_uploaded: int = 0
     bytes_uploaded: int = 0
     bytes_resumed: int = 0
+    referrers: int = 0
+    referrers_skipped: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -78,6 +92,11 @@ class CopyReport:
                 if self.bytes_resumed
                 else ""
             )
+            + (
+                f"; {self.referrers} referrers ({self.referrers_skipped} already there)"
+                if self.referrers
+                else ""
+            )
         )
 
 
@@ -85,6 +104,8 @@ class CopyReport:
 class Destination(ABC):
     where: str
     tag: str | None
+    #: whether referrers can be stored here (a docker archive has no place for them)
+    carries_referrers = True
 
     @abstractmethod
     async def has_blob(self, digest: str) -> bool: ...
@@ -98,6 +119,10 @@ class Destination(ABC):
 
     @abstractmethod
     async def put_manifest(self, m: Manifest, digest: str, tag: str | None) -> None: ...
+
+    async def put_referrer(self, f: Found) -> bool:
+        """Store a referrer's manifest where it will be found; False if it was all there."""
+        return False
 
     async def authorize(self, source: ImageSource) -> None:  # noqa: B027 - optional
         """Get the credentials the copy needs, before the source is first read."""
@@ -174,6 +199,51 @@ class RegistryDestination(Destination):
     async def put_manifest(self, m: Manifest, digest: str, tag: str | None) -> None:
         await self.pusher.put_manifest(tag or digest, m.raw, m.media_type, digest)
 
+    async def put_referrer(self, f: Found) -> bool:
+        r, m = f.referrer, f.manifest
+        if r.tag is not None:  # cosign's convention: the tag is the link
+            if await self.pusher.manifest_digest(r.tag) == r.digest:
+                return False
+            await self.pusher.put_manifest(r.tag, m.raw, m.media_type, r.digest)
+            return True
+        if await self.has_manifest(r.digest):
+            if await self._listed(r):
+                return False
+            await self._add_to_schema_index(r.subject, r.descriptor())
+            return True
+        headers = await self.pusher.put_manifest(r.digest, m.raw, m.media_type, r.digest)
+        if not headers.get("oci-subject"):
+            await self._add_to_schema_index(r.subject, r.descriptor())
+        return True
+
+    async def _listed(self, r: Any) -> bool:
+        """Whether the destination already lists ``r`` among its subject's referrers."""
+        index = await self._schema_index(r.subject)
+        if any(d.get("digest") == r.digest for d in index):
+            return True
+        api = await fetch_referrers(
+            self.resolver.transport, self.pusher.endpoint, r.subject, None
+        )
+        return api is not None  # a registry with the API indexed it when it was pushed
+
+    async def _schema_index(self, subject: str) -> list[dict[str, Any]]:
+        raw = await self.pusher.get_manifest(schema_tag(subject))
+        if raw is None:
+            return []
+        where = f"{self.pusher.endpoint.name}:{schema_tag(subject)}"
+        index = Manifest.parse(raw, OCI_INDEX, where)
+        return [d for d in index.json.get("manifests") or [] if isinstance(d, dict)]
+
+    async def _add_to_schema_index(self, subject: str, d: Descriptor) -> None:
+        """The referrers tag schema: ``sha256-HEX`` names an index of ``subject``'s referrers."""
+        entries = await self._schema_index(subject)
+        if any(e.get("digest") == d.digest for e in entries):
+            return
+        entries.append(d.to_json())
+        doc = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries}
+        raw = (json.dumps(doc, indent=2) + "\n").encode()
+        await self.pusher.put_manifest(schema_tag(subject), raw, OCI_INDEX, str(Digest.of(raw)))
+
     async def verify(self, digest: str) -> None:
         if self.tag:
             got = await self.pusher.manifest_digest(self.tag)
@@ -220,6 +290,20 @@ class LayoutDestination(Destination):
         if not self.writer.has_blob(digest):
             self.writer.write_bytes(digest, m.raw)
 
+    async def put_referrer(self, f: Found) -> bool:
+        r = f.referrer
+        written = not self.writer.has_blob(r.digest)
+        if written:
+            self.writer.write_bytes(r.digest, f.manifest.raw)
+        where = f"{self.writer.root}/index.json"
+        listed = parse_index((self.writer.root / "index.json").read_bytes(), where).manifests
+        if any(d.digest == r.digest and d.annotations.get(REF_NAME) == r.tag for d in listed):
+            return written
+        self.writer.tag(
+            Descriptor(r.media_type, r.digest, r.size, artifact_type=r.artifact_type), r.tag
+        )
+        return True
+
     async def finish(self, top: Manifest, digest: str, platform: Platform | None) -> None:
         self.writer.tag(_descriptor(top, digest), self.tag)
 
@@ -240,6 +324,8 @@ class ArchiveDestination(LayoutDestination):
     digests); its ``manifest.json`` names the image ``docker load`` imports: the one for
     ``--platform``, or this machine's platform.
     """
+
+    carries_referrers = False
 
     def __init__(self, path: Path, name: str | None, given: str) -> None:
         self.path = path
@@ -321,8 +407,11 @@ async def copy(
     dest: Destination,
     platform: Platform | None = None,
     progress: Callable[[int, int], None] | None = None,
+    *,
+    referrers: bool = True,
 ) -> CopyReport:
-    """Copy what ``source`` names (or its ``platform`` child) to ``dest``.
+    """Copy what ``source`` names (or its ``platform`` child) to ``dest``, with every
+    referrer of what is copied unless ``referrers`` is False.
 
     ``progress(done, total)`` is called with blob bytes about 5 times a second while blobs
     are copied (blobs the destination already has, or mounted, count as done at once).
@@ -336,6 +425,17 @@ async def copy(
     await dest.prepare(source)
     plan = _Plan()
     await _walk(source, top, digest, plan, 0)
+    attached: list[Found] = []
+    if referrers and dest.carries_referrers:
+        attached = await walk(source, [d for _, d in plan.manifests])
+        extra = _Plan()
+        for f in attached:
+            await _walk(source, f.manifest, f.referrer.digest, extra, 0)
+        for d in extra.blobs.values():
+            plan.blobs.setdefault(d.digest, d)
+        # An index among the referrers brings children of its own: pushed before it.
+        nested = {f.referrer.digest for f in attached}
+        plan.manifests[-1:-1] = [(m, d) for m, d in extra.manifests if d not in nested]
     report = CopyReport(dest.pinned(digest), digest)
     report.blobs = len(plan.blobs)
     report.manifests = len(plan.manifests)
@@ -378,6 +478,12 @@ async def copy(
         progress(total, total)
     for m, d in plan.manifests:
         is_top = d == digest
+        if is_top:
+            # Referrers go before the top manifest, so the tag still moves last.
+            report.referrers = len(attached)
+            for f in attached:
+                if not await dest.put_referrer(f):
+                    report.referrers_skipped += 1
         if await dest.has_manifest(d) and not (is_top and dest.tag):
             report.manifests_skipped += 1
             continue

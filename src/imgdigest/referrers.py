@@ -21,7 +21,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-from imgdigest.errors import ImgdigestError, NotFoundError
+from imgdigest.errors import NotFoundError
 from imgdigest.media import INDEX_TYPES, Descriptor, Manifest
 from imgdigest.registry.referrers import fetch_referrers
 from imgdigest.sources.base import ImageSource
@@ -223,11 +223,12 @@ async def lookup(source: ImageSource, digest: str, artifact_type: str | None = N
         if d.digest in seen:
             continue
         if isinstance(m, BaseException):
-            if not isinstance(m, ImgdigestError):
+            # Only a listed manifest that is gone is passed over; content that does not
+            # match its digest, or that is no manifest, is an error.
+            if not isinstance(m, NotFoundError):
                 raise m
-            if isinstance(m, NotFoundError) and how == "layout index":
-                continue
-            notes.append(f"{d.digest} ({how}) skipped: {m}")
+            if how != "layout index":
+                notes.append(f"{d.digest} ({how}) skipped: {m}")
             continue
         if m.is_index and tag is None and how == "layout index":
             continue

@@ -25,8 +25,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Copy what SRC names to DST: every platform of an index (the default, "
         "--all-platforms) or one (--platform). Blobs already at DST are skipped, blobs in "
         "another repository of the same registry are mounted, everything is verified, and "
-        "an interrupted copy resumes where it stopped when run again. Prints DST@DIGEST, "
-        "which equals the source digest.",
+        "an interrupted copy resumes where it stopped when run again. What refers to the "
+        "copied manifests (signatures, attestations, SBOMs, cosign's .sig/.att/.sbom tags) "
+        "is copied too, into the destination's referrers API or tag schema, or an OCI "
+        "layout's index.json. Prints DST@DIGEST, which equals the source digest.",
     )
     p.add_argument("src", metavar="SRC", help="image reference, oci:DIR[:TAG], docker-archive:FILE")
     p.add_argument(
@@ -51,6 +53,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="BYTES",
         help="blobs larger than this are uploaded in chunks of this size",
     )
+    p.add_argument(
+        "--no-referrers",
+        dest="referrers",
+        action="store_false",
+        help="leave signatures, attestations and SBOMs attached to the image behind",
+    )
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument(
         "-q", "--quiet", action="store_true", help="no summary or progress line on stderr"
@@ -71,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
                 args.platform,
                 chunk_size=args.chunk_size,
                 progress=progress.update if progress else None,
+                referrers=args.referrers,
             )
         finally:
             if progress is not None:

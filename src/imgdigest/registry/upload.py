@@ -267,8 +267,27 @@ class Pusher:
         return parts.path + (f"?{parts.query}" if parts.query else "")
 
     # -- manifests -------------------------------------------------------------------
-    async def put_manifest(self, ref: str, raw: bytes, media_type: str, digest: str) -> None:
-        """PUT a manifest by tag or digest; the registry must hash it to ``digest``."""
+    async def get_manifest(self, ref: str) -> bytes | None:
+        """A manifest's bytes by tag (None if absent); the caller verifies what it needs."""
+        status, _, body = await self._call(
+            "GET",
+            f"/v2/{self._repo}/manifests/{quote(ref, safe=':')}",
+            headers={"Accept": MANIFEST_ACCEPT},
+            purpose="manifest",
+        )
+        if status == 404:
+            return None
+        if status != 200:
+            raise status_error(status, f"{self.endpoint.name}:{ref}")
+        return body
+
+    async def put_manifest(
+        self, ref: str, raw: bytes, media_type: str, digest: str
+    ) -> dict[str, str]:
+        """PUT a manifest by tag or digest; the registry must hash it to ``digest``.
+
+        Returns the answer's headers (lower-case names): ``oci-subject`` says the
+        registry indexed the manifest's subject for the referrers API."""
         status, headers, body = await self._call(
             "PUT",
             f"/v2/{self._repo}/manifests/{quote(ref, safe=':')}",
@@ -281,6 +300,7 @@ class Pusher:
             detail = registry_message(body)
             raise status_error(status, f"{where} (pushing the manifest)", detail)
         _check_announced(headers, digest, where)
+        return headers
 
 
 def _check_announced(headers: dict[str, str], digest: str, where: str) -> None:
