@@ -6,6 +6,9 @@ read config and layer descriptors from it. The walk works on any
 :class:`~imgdigest.sources.ImageSource`, so a registry, an OCI layout and a
 ``docker save`` archive look the same.
 
+The tree also shows what refers to each index and manifest in it (signatures,
+attestations, SBOMs; see :mod:`imgdigest.referrers`), under the digest they refer to.
+
 Content that is not an image (OCI artifacts, unknown media types) is shown with the
 type it declares rather than refused; only what would have to be parsed as an image
 (a config, a layer list) raises ``UnsupportedError`` when it is something else.
@@ -36,6 +39,7 @@ from imgdigest.media import (
     parse_config,
 )
 from imgdigest.platform import Platform
+from imgdigest.referrers import lookup
 from imgdigest.sources.base import ImageSource
 
 MAX_DEPTH = 4
@@ -186,7 +190,7 @@ def pick_layers(all_layers: list[Layer], which: str | None, where: str) -> list[
 class Node:
     """One vertex of the graph: an index, a manifest, a config, a layer or another blob."""
 
-    role: str  # index | manifest | config | layer | blob
+    role: str  # index | manifest | config | layer | blob | referrer
     descriptor: Descriptor
     children: list[Node] = field(default_factory=list)
     label: str = ""  # platform, "layer N", ...
@@ -219,6 +223,8 @@ class Node:
             out["artifact_type"] = d.artifact_type
         if self.role in ("index", "manifest") and d.is_attestation:
             out["attestation"] = True
+        if self.role == "referrer":
+            out["kind"] = self.label
         if self.note:
             out["note"] = self.note
         if self.children:
@@ -226,11 +232,36 @@ class Node:
         return out
 
 
-async def tree(source: ImageSource) -> Node:
-    """The whole graph below what the reference names."""
+async def tree(source: ImageSource, referrers: bool = True) -> Node:
+    """The whole graph below what the reference names, with the referrers of each
+    index and manifest in it unless ``referrers`` is False."""
     top, digest = await source.top()
     root = Descriptor(top.media_type, digest, len(top.raw), artifact_type=top.artifact_type)
-    return await _node_of(source, root, top, 0)
+    node = await _node_of(source, root, top, 0)
+    if referrers:
+        await _attach_referrers(source, [n for n in node.walk() if n.role in _SUBJECTS], 0)
+    return node
+
+
+_SUBJECTS = ("index", "manifest")
+
+
+async def _attach_referrers(source: ImageSource, nodes: list[Node], depth: int) -> None:
+    """Hang each node's referrers under it, and theirs under them (a signature of an
+    attestation), at most ``MAX_DEPTH`` deep."""
+    if not nodes or depth >= MAX_DEPTH:
+        return
+    found = await asyncio.gather(*(lookup(source, n.descriptor.digest) for n in nodes))
+    added: list[Node] = []
+    for node, lk in zip(nodes, found, strict=True):
+        for f in lk.found:
+            r = f.referrer
+            where = r.tag or r.found_by
+            note = f"{where}, created {r.created}" if r.created else where
+            child = Node("referrer", r.descriptor(), label=r.describe(), note=note)
+            node.children.append(child)
+            added.append(child)
+    await _attach_referrers(source, added, depth + 1)
 
 
 async def _node_of(source: ImageSource, d: Descriptor, m: Manifest, depth: int) -> Node:
@@ -332,6 +363,8 @@ def render_tree(root: Node, full_digests: bool = False) -> list[str]:
 
 
 def _kind(n: Node) -> str:
+    if n.role == "referrer":
+        return "referrer"
     if n.role == "manifest" and n.descriptor.is_attestation:
         return "attestation"
     return n.role if n.role in ("index", "manifest") else ""

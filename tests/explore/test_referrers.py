@@ -168,3 +168,48 @@ def test_a_broken_api_is_a_clear_error(api_signed, front, capsysbinary, mode, me
     assert message in err
     assert "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+# -- tree ------------------------------------------------------------------------------
+def _referrers_under(node: dict) -> dict[str, list[tuple[str, str]]]:
+    """subject digest -> [(referrer digest, kind)], over the whole JSON tree."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for child in node.get("children", []):
+        if child["role"] == "referrer":
+            out.setdefault(node["digest"], []).append((child["digest"], child["kind"]))
+        for k, v in _referrers_under(child).items():
+            out.setdefault(k, []).extend(v)
+    return out
+
+
+def test_tree_shows_referrers_under_index_and_platform_manifests(
+    signed, registry_http, capsysbinary
+):
+    idx, sbom, att, sig, name = signed
+    repo = name.split("/", 1)[1]
+    child = idx.child("linux", "arm64", "v8")
+    note = push_referrer(registry_http, repo, build_notation(child), child)
+    att_sig = push_referrer(
+        registry_http, repo, build_cosign_signature(att, with_subject=True), att
+    )
+    code, out, err = cli(capsysbinary, "tree", f"{name}:v1", "--format", "json")
+    assert code == 0, err
+    under = _referrers_under(json.loads(out))
+    assert sorted(under[idx.digest]) == sorted(
+        [
+            (sbom.digest, "SPDX SBOM"),
+            (att.digest, "in-toto attestation (SLSA provenance v1)"),
+            (sig.digest, "cosign signature"),
+        ]
+    )
+    assert under[child.digest] == [(note.digest, "notation signature")]
+    assert under[att.digest] == [(att_sig.digest, "cosign signature")]
+    assert set(under) == {idx.digest, child.digest, att.digest}
+
+    code, out, _ = cli(capsysbinary, "tree", f"{name}:v1", "--full-digests")
+    text = out.decode()
+    assert f"cosign signature  {sig.digest}  referrer" in text
+    assert f"[{tag_of(idx.digest, 'sig')}]" in text
+
+    code, out, _ = cli(capsysbinary, "tree", f"{name}:v1", "--no-referrers", "--format", "json")
+    assert _referrers_under(json.loads(out)) == {}
