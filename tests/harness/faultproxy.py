@@ -16,6 +16,7 @@ A ``redirect_to`` fault usually points at a ``RecorderServer`` (``recorder.py``)
 from __future__ import annotations
 
 import collections
+import hashlib
 import json
 import re
 import threading
@@ -40,6 +41,7 @@ FaultKind = Literal[
     "redirect_to",
     "truncate",
     "set_header",
+    "replace_body",
 ]
 HOP_BY_HOP = frozenset(
     {
@@ -83,6 +85,7 @@ class Fault:
     honest_length: bool = False
     offset: int | None = None
     max_stall: float = 60.0
+    body: bytes = b""
     hits: int = 0
     released: threading.Event = field(default_factory=threading.Event, repr=False)
 
@@ -365,6 +368,18 @@ class FaultProxy:
             Fault("truncate", path, method, times, keep=keep, honest_length=honest_length)
         )
 
+    def replace_body(
+        self,
+        body: bytes,
+        path: str | None = None,
+        method: str | tuple[str, ...] | None = ("GET", "HEAD"),
+        times: int | None = None,
+    ) -> Fault:
+        """Serve ``body`` instead of what the registry sent, with a Docker-Content-Digest
+        and Content-Length that match it: a registry (or mirror) that consistently serves
+        other content under a tag, as an attacker with write access to it would."""
+        return self.add(Fault("replace_body", path, method, times, body=body))
+
     # -- request path -------------------------------------------------------------
     def _take_faults(self, method: str, path: str) -> list[Fault]:
         """Faults that apply to this request; each one's ``times`` budget is spent here."""
@@ -492,7 +507,17 @@ def _make_handler(proxy: FaultProxy) -> type[QuietHandler]:
                 and not ({"tamper_body", "truncate", "stall"} & kinds.keys())
             )
             data = b""
-            if not bodiless and not stream:
+            status = response.status_code
+            if "replace_body" in kinds:
+                data, status = kinds["replace_body"].body, 200
+                headers = [(k, v) for k, v in headers if k.lower() != "docker-content-digest"]
+                announced_digest = f"sha256:{hashlib.sha256(data).hexdigest()}"
+                headers.append(("Docker-Content-Digest", announced_digest))
+                stream = False
+                if bodiless:
+                    headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+                    headers.append(("Content-Length", str(len(data))))
+            elif not bodiless and not stream:
                 data = b"".join(response.iter_raw())
                 if "tamper_body" in kinds:
                     data = tamper(data, kinds["tamper_body"].offset)
@@ -505,7 +530,7 @@ def _make_handler(proxy: FaultProxy) -> type[QuietHandler]:
             if not bodiless and not stream:
                 headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
                 headers.append(("Content-Length", str(announced)))
-            self.send_response_only(response.status_code)
+            self.send_response_only(status)
             for name, value in headers:
                 self.send_header(name, value)
             self.end_headers()
