@@ -180,5 +180,7 @@ def test_a_tampered_referrer_is_refused(
     dst = f"{proxy.host}/{unique_repo}-tampered:v1"
     code, out, err = cli(capsysbinary, "copy", f"{proxy.host}/{unique_repo}:v1", dst, "-q")
     assert code == 6
+    assert out == b""
     assert arts["sbom"].digest in err
     assert "Traceback" not in err
+    assert _tag_digest(registry_http, f"{unique_repo}-tampered", "v1") is None  # tag never moved
