@@ -434,6 +434,50 @@ def registry_verifier(resolve_options: Any = None) -> Verifier:
     return verify
 
 
+def signature_verifier(
+    resolve_options: Any = None, key: str = "", identity: str | None = None
+) -> Verifier:
+    """``--verify --key``: each pinned digest must carry a cosign signature ``key`` verifies.
+
+    A digest without one is an ``unsigned`` violation whose detail says why (no signature,
+    signed for another digest, or none verifies with the key); a registry that cannot be
+    asked gives ``unverified``. The key is read before anything is asked.
+    """
+    from imgdigest.signatures.keys import load_public_key
+
+    public = load_public_key(key)
+
+    def verify(sites: list[ImageSite]) -> Iterator[Violation]:
+        from imgdigest.resolver import Resolver
+        from imgdigest.signatures.enforce import verdicts
+
+        images = [s.image for s in sites]
+        with Resolver(resolve_options) as resolver:
+            answers = resolver.run(
+                verdicts(resolver.inner, images, public, key_name=key, identity=identity)
+            )
+        for site in sites:
+            verdict = answers[site.image]
+            if verdict.problem is None:
+                continue
+            rule: Rule = "unverified" if verdict.unverified else "unsigned"
+            yield Violation(site, rule, message(label(site), rule, site.image), verdict.problem)
+
+    return verify
+
+
+def both(first: Verifier, second: Verifier) -> Verifier:
+    """Two verifiers' violations; a site the first already faults is not asked again."""
+
+    def verify(sites: list[ImageSite]) -> Iterator[Violation]:
+        found = list(first(sites))
+        yield from found
+        faulted = {id(v.site) for v in found}
+        yield from second([s for s in sites if id(s) not in faulted])
+
+    return verify
+
+
 # --- the same verdict on a plain object (webhook, conformance) -------------------------------
 
 

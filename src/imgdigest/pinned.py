@@ -56,7 +56,7 @@ NAME_THEN_DIGEST = re.compile(NAME_THEN_DIGEST_PATTERN)
 #: What the strict rule finds wrong (also ``check``'s rule names).
 StrictProblem = Literal["invalid-digest", "invalid-reference"]
 
-#: Every verdict ``check`` and the webhook can give; the last three need a registry.
+#: Every verdict ``check`` and the webhook can give; the last four need a registry.
 Rule = Literal[
     "no-digest",
     "invalid-digest",
@@ -64,6 +64,7 @@ Rule = Literal[
     "digest-not-found",
     "tag-moved",
     "unverified",
+    "unsigned",
 ]
 
 #: How each rule's message reads after the ``<role> <NAME>`` label (the Gatekeeper
@@ -75,6 +76,7 @@ PHRASES: Mapping[str, str] = {
     "digest-not-found": "uses a digest its registry does not have",
     "tag-moved": "uses a digest its tag no longer points at",
     "unverified": "uses an image that could not be verified",
+    "unsigned": "uses a digest without a valid signature",
 }
 
 

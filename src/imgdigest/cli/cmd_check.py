@@ -74,6 +74,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="ask registries that each digest exists and that its tag still points at it",
     )
+    p.add_argument(
+        "--key",
+        type=PATH,
+        metavar="KEY.pub",
+        help="with --verify (implied): each digest must also carry a cosign signature this "
+        "public key verifies (rule unsigned)",
+    )
+    p.add_argument(
+        "--identity",
+        type=nonblank("an image repository"),
+        metavar="REPO",
+        help="with --key: the signature's docker-reference must be this repository",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no notes and no summary on stderr")
     from imgdigest.cli._common import add_registry_args
 
@@ -108,6 +121,9 @@ def _options(args: argparse.Namespace) -> CheckOptions:
 
 def run(args: argparse.Namespace) -> int:
     chart = chart_mode(args)
+    if args.identity and not args.key:
+        raise UsageError("--identity needs --key")
+    args.verify = args.verify or bool(args.key)
     options = _options(args)
     verifier = None
     if chart:
@@ -123,7 +139,13 @@ def run(args: argparse.Namespace) -> int:
         from imgdigest.cli._common import explained, resolve_options
 
         with explained(args) as trace:
-            verifier = registry_verifier(resolve_options(args, trace))
+            resolving = resolve_options(args, trace)
+            verifier = registry_verifier(resolving)
+            if args.key:
+                from imgdigest.check import both, signature_verifier
+
+                signed = signature_verifier(resolving, args.key, args.identity)
+                verifier = both(verifier, signed)
             result = check_paths(args.paths, options, verifier=verifier)
     else:
         result = check_paths(args.paths, options)
