@@ -184,3 +184,31 @@ def test_a_tampered_referrer_is_refused(
     assert arts["sbom"].digest in err
     assert "Traceback" not in err
     assert _tag_digest(registry_http, f"{unique_repo}-tampered", "v1") is None  # tag never moved
+
+
+def test_an_interrupted_copy_resumes_with_its_referrers(
+    attached, registry_http, fault_proxy, unique_repo, capsysbinary
+):
+    idx, arts, subjects = attached
+    proxy = fault_proxy(registry_http)
+    dst = f"{unique_repo}-resumed"
+    refused = proxy.status_then_ok(
+        403, times=100, path=r"/manifests/sha256-[0-9a-f]{64}$", method="PUT"
+    )
+    code, out, err = cli(
+        capsysbinary, "copy", f"{proxy.host}/{unique_repo}:v1", f"{proxy.host}/{dst}:v1", "-q"
+    )
+    assert code == 4, err
+    assert out == b""
+    assert refused.hits >= 1
+    assert _tag_digest(registry_http, dst, "v1") is None  # the tag moves last
+    proxy.remove(refused)
+    registry_http.reset_count()
+    report = _copy(capsysbinary, f"{proxy.host}/{unique_repo}:v1", f"{proxy.host}/{dst}:v1")
+    assert report["blobs_uploaded"] == 0  # every blob arrived the first time
+    assert registry_http.request_count("POST", r"/blobs/uploads/") == 0
+    assert report["referrers"] == 4
+    _in_registry(registry_http, dst, arts)
+    for art, subject in subjects.items():
+        assert art in _schema_index(registry_http, dst, subject.digest)
+    assert _tag_digest(registry_http, dst, "v1") == idx.digest
