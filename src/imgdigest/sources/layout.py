@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ REF_NAME = "org.opencontainers.image.ref.name"
 # containerd and Docker record the full image name next to the short tag.
 IMAGE_NAME = "io.containerd.image.name"
 LAYOUT_VERSION = b'{"imageLayoutVersion":"1.0.0"}'
+_COSIGN_TAG = re.compile(r"^[a-z0-9]+-[0-9a-f]{32,}\.(sig|att|sbom)$")
 
 
 class Files(Protocol):
@@ -202,6 +204,9 @@ class LayoutSource(ImageSource):
                     f"{self.where}: no image tagged {self.tag!r}{_listing(entries)}"
                 )
             return found[0]
+        if len(entries) > 1:
+            # Referrers recorded beside an image (signatures, SBOMs) are not images to pick.
+            entries = [e for e in entries if not self._is_referrer(e)] or entries
         if len(entries) == 1:
             return entries[0]
         if not entries:
@@ -211,6 +216,18 @@ class LayoutSource(ImageSource):
             f"{self.kind}:{self.files.label}:TAG or {self.kind}:{self.files.label}@DIGEST"
             f"{_listing(entries)}"
         )
+
+    def _is_referrer(self, entry: Entry) -> bool:
+        """A cosign tag (``sha256-HEX.sig``) or a manifest with a ``subject``."""
+        if any(_COSIGN_TAG.match(n) for n in entry.names):
+            return True
+        path = blob_path(entry.digest)
+        if entry.descriptor.size > MAX_DOCUMENT_BYTES or not self.files.exists(path):
+            return False
+        try:
+            return isinstance(json.loads(self.files.read(path)).get("subject"), dict)
+        except (ValueError, AttributeError, ImgdigestError):
+            return False
 
     # -- ImageSource ---------------------------------------------------------------
     async def top(self) -> tuple[Manifest, str]:
