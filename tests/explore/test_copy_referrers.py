@@ -214,3 +214,25 @@ def test_an_interrupted_copy_resumes_with_its_referrers(
     for art, subject in subjects.items():
         assert art in _schema_index(registry_http, dst, subject.digest)
     assert _tag_digest(registry_http, dst, "v1") == idx.digest
+
+
+def test_one_platform_carries_only_its_own_referrers(
+    attached, registry_http, unique_repo, capsysbinary
+):
+    idx, arts, _ = attached
+    dst = f"{unique_repo}-amd64"
+    report = _copy(
+        capsysbinary,
+        f"{registry_http.host}/{unique_repo}:v1",
+        f"{registry_http.host}/{dst}:v1",
+        "--platform",
+        "linux/amd64",
+    )
+    child = idx.child("linux", "amd64")
+    assert report["digest"] == child.digest
+    assert report["referrers"] == 2  # the attestation and its signature; not the index's
+    _in_registry(registry_http, dst, {k: arts[k] for k in ("att", "att_sig")})
+    assert _schema_index(registry_http, dst, child.digest) == [arts["att"].digest]
+    assert _schema_index(registry_http, dst, idx.digest) == []
+    with RegistryClient(registry_http) as client:
+        assert client.get_manifest(dst, arts["sbom"].digest).status_code == 404
