@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from imgdigest.cli._common import nonblank
+from imgdigest.cli._common import PATH, nonblank
 from imgdigest.policy import gatekeeper, kyverno
 
 
@@ -69,6 +69,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="add a verifyImages rule with mutateDigest: Kyverno pins tags to digests",
     )
+    k.add_argument(
+        "--key",
+        type=PATH,
+        metavar="KEY.pub",
+        help="also require a cosign signature this public key verifies (a verifyImages rule "
+        "with the key as attestor; offline: no transparency log)",
+    )
     k.add_argument("--failure-action", choices=kyverno.FAILURE_ACTIONS, default="Enforce")
     k.add_argument(
         "--name",
@@ -105,7 +112,18 @@ def _namespaces(args: argparse.Namespace, default: tuple[str, ...] | None) -> li
     return _split(args.namespace) or (list(default) if default else None)
 
 
+#: A YAML comment heading the output: it travels with the policy into the repository that
+#: keeps it, where a reader looks for signature checks, and kubectl ignores it.
+GATEKEEPER_SIGNATURE_NOTE = (
+    "# Gatekeeper's Rego cannot verify image signatures: it sees the admission request,\n"
+    "# never the registry. To deny digests without a valid cosign signature, run the\n"
+    "# imgdigest webhook with --require-signature (docs/signatures.md), and gate CI with\n"
+    "# imgdigest check --verify --key cosign.pub.\n"
+)
+
+
 def run_gatekeeper(args: argparse.Namespace) -> int:
+    sys.stdout.write(GATEKEEPER_SIGNATURE_NOTE)
     sys.stdout.write(
         gatekeeper.render(
             exempt=args.exempt,
@@ -127,6 +145,16 @@ def run_kyverno(args: argparse.Namespace) -> int:
             mutate_digest=args.mutate_digest,
             failure_action=args.failure_action,
             name=args.name,
+            public_key=_public_key(args.key),
         )
     )
     return 0
+
+
+def _public_key(path: str | None) -> str | None:
+    """The key's PEM text, checked to be a public key first (a private key never goes out)."""
+    if path is None:
+        return None
+    from imgdigest.signatures.keys import load_public_key, public_pem
+
+    return public_pem(load_public_key(path)).decode()

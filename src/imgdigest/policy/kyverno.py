@@ -15,6 +15,12 @@ with those, both engines exempt exactly the same images.
 attestors: Kyverno resolves each tag and writes the digest into the resource at
 admission (``required: false``: it checks no signature).
 
+``public_key`` (the PEM text of ``cosign.pub``) adds the signature rule ``imgdigest
+verify`` and ``check --verify --key`` apply: a ``verifyImages`` entry with one key
+attestor, ``required`` and ``verifyDigest`` on, and the transparency log and certificate
+timestamps ignored (``rekor.ignoreTlog``, ``ctlog.ignoreSCT``), since a key signature
+verified offline needs neither; it also pins tags when ``mutate_digest`` is asked.
+
 There is no strict variant: Kyverno substitutes ``{{ }}`` variables in its expressions,
 and the counted repetitions (``{64}``) of the strict pattern do not survive that.
 ``imgdigest policy gatekeeper --strict`` and ``imgdigest check --strict`` have it.
@@ -78,13 +84,45 @@ def cluster_policy(
     mutate_digest: bool = False,
     failure_action: str = "Enforce",
     name: str = DEFAULT_NAME,
+    public_key: str | None = None,
 ) -> dict[str, Any]:
     """The ClusterPolicy as a dict."""
     exempt = check_exemptions(exempt)
     if failure_action not in FAILURE_ACTIONS:
         raise UsageError(f"failure action must be one of {', '.join(FAILURE_ACTIONS)}")
     rules: list[dict[str, Any]] = []
-    if mutate_digest:
+    if public_key is not None:
+        signed: dict[str, Any] = {
+            "imageReferences": ["*"],
+            "failureAction": failure_action,
+            "mutateDigest": mutate_digest,
+            "verifyDigest": True,
+            "required": True,
+            "attestors": [
+                {
+                    "count": 1,
+                    "entries": [
+                        {
+                            "keys": {
+                                "publicKeys": public_key.strip(),
+                                "rekor": {"ignoreTlog": True},
+                                "ctlog": {"ignoreSCT": True},
+                            }
+                        }
+                    ],
+                }
+            ],
+        }
+        if exempt:
+            signed["skipImageReferences"] = list(exempt)
+        rules.append(
+            {
+                "name": "verify-image-signatures",
+                "match": _match(namespaces),
+                "verifyImages": [signed],
+            }
+        )
+    elif mutate_digest:
         verify: dict[str, Any] = {
             "imageReferences": ["*"],
             "mutateDigest": True,
