@@ -23,6 +23,7 @@ from tests.harness.referrers import (
     push_referrer,
     tag_of,
 )
+from tests.registry.helpers import store_login
 
 from .helpers import cli
 
@@ -236,3 +237,42 @@ def test_one_platform_carries_only_its_own_referrers(
     assert _schema_index(registry_http, dst, idx.digest) == []
     with RegistryClient(registry_http) as client:
         assert client.get_manifest(dst, arts["sbom"].digest).status_code == 404
+
+
+def test_referrers_travel_into_a_token_registry_and_no_secret_is_printed(
+    attached, registry_http, registry_token, unique_repo, tmp_home, capsysbinary
+):
+    idx, arts, subjects = attached
+    store_login(registry_token, tmp_home)
+    dst = f"{unique_repo}-token"
+    code, out, err = cli(
+        capsysbinary,
+        "copy",
+        f"{registry_http.host}/{unique_repo}:v1",
+        f"{registry_token.host}/{dst}:v1",
+        "--ca-file",
+        registry_token.ca_file,
+        "--format",
+        "json",
+    )
+    assert code == 0, err
+    assert json.loads(out)["referrers"] == 4
+    _in_registry(registry_token, dst, arts)
+    for art, subject in subjects.items():
+        assert art in _schema_index(registry_token, dst, subject.digest)
+    code, listed, err2 = cli(
+        capsysbinary,
+        "referrers",
+        f"{registry_token.host}/{dst}@{idx.digest}",
+        "--ca-file",
+        registry_token.ca_file,
+        "--format",
+        "json",
+    )
+    assert code == 0, err2
+    assert {r["digest"] for r in json.loads(listed)["referrers"]} == {
+        arts["sbom"].digest,
+        arts["sig"].digest,
+    }
+    for text in (out.decode(), err, listed.decode(), err2):
+        assert registry_token.password not in text
