@@ -213,3 +213,28 @@ def test_tree_shows_referrers_under_index_and_platform_manifests(
 
     code, out, _ = cli(capsysbinary, "tree", f"{name}:v1", "--no-referrers", "--format", "json")
     assert _referrers_under(json.loads(out)) == {}
+
+
+def test_library_calls_answer_typed_results(signed, capsysbinary):
+    import asyncio
+
+    import imgdigest
+
+    idx, sbom, att, sig, name = signed
+    options = imgdigest.ResolveOptions(cache=False)
+    with imgdigest.Client(options) as client:
+        found = client.referrers(f"{name}:v1", artifact_type="application/spdx+json")
+    assert isinstance(found, imgdigest.ReferrerList)
+    assert all(isinstance(r, imgdigest.Referrer) for r in found.referrers)
+    # the tag schema cannot filter: the client does, and cosign tags carry no artifactType
+    assert [r.digest for r in found.referrers] == [sbom.digest]
+
+    async def both() -> imgdigest.ReferrerList:
+        async with imgdigest.AsyncClient(options) as aio:
+            return await aio.referrers(f"{name}@{idx.digest}")
+
+    every = asyncio.run(both())
+    assert {r.digest for r in every.referrers} == {sbom.digest, att.digest, sig.digest}
+    code, out, _ = cli(capsysbinary, "referrers", f"{name}@{idx.digest}", "--format", "json")
+    assert code == 0
+    assert json.loads(out) == {**every.to_json(), "reference": f"{name}@{idx.digest}"}
