@@ -42,7 +42,7 @@ from imgdigest.explore import select
 from imgdigest.media import OCI_INDEX, Descriptor, Manifest
 from imgdigest.platform import Platform
 from imgdigest.reference import Reference
-from imgdigest.referrers import Found, schema_tag, walk
+from imgdigest.referrers import Found, Referrer, schema_tag, walk
 from imgdigest.registry.referrers import fetch_referrers
 from imgdigest.registry.upload import DEFAULT_CHUNK_SIZE, PUSH, Pusher, UploadSessions
 from imgdigest.resolver import AsyncResolver
@@ -216,7 +216,7 @@ class RegistryDestination(Destination):
             await self._add_to_schema_index(r.subject, r.descriptor())
         return True
 
-    async def _listed(self, r: Any) -> bool:
+    async def _listed(self, r: Referrer) -> bool:
         """Whether the destination already lists ``r`` among its subject's referrers."""
         index = await self._schema_index(r.subject)
         if any(d.get("digest") == r.digest for d in index):
