@@ -287,10 +287,14 @@ async def _registry_candidates(
     client = resolver.client
 
     async def by_tag(tag: str) -> tuple[Manifest, str] | None:
+        # HEAD first: most of these tags do not exist, and a GET may count as a pull.
         try:
-            return await client.get_manifest(ep, tag)
+            head = await client.head_manifest(ep, tag)
         except NotFoundError:
             return None
+        if head.manifest is not None:
+            return head.manifest, head.digest
+        return await source.manifest(head.digest), head.digest
 
     # Every request finishes before an error is raised, so none is left running.
     answers = await asyncio.gather(

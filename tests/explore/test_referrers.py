@@ -118,6 +118,9 @@ def test_api_pages_are_followed(api_signed, front, capsysbinary):
     ]
     assert front.count("GET", r"/referrers/") == 2  # three entries, two per page
     assert front.count("GET", r"/manifests/sha256-[0-9a-f]{64}$") == 0  # no tag schema asked
+    # cosign's tags are asked with HEAD: a GET of a manifest may count as a pull
+    assert front.count("HEAD", r"/manifests/sha256-[0-9a-f]{64}\.(sig|att|sbom)$") == 3
+    assert front.count("GET", r"/manifests/sha256-[0-9a-f]{64}\.") == 0
 
 
 @pytest.mark.parametrize("registry_filters", [True, False])
