@@ -75,3 +75,9 @@ def test_a_wrong_password_is_one_line_naming_the_file_and_no_secret(tmp_path: Pa
     assert text == f"{path}: wrong password for this private key"
     assert caught.value.exit_code == 2
     assert "hunter2" not in text
+
+
+def test_the_certificates_key_as_a_pem_file_verifies_it_too() -> None:
+    v = VECTORS["signature"]
+    public = keys.load_public_key(str(DATA / "cosign-written-signature.pub"))
+    assert keys.verify_bytes(public, v["payload"].encode(), base64.b64decode(v["signature"]))

@@ -128,6 +128,9 @@ EVERY_KEY = {
     "cache_size": 7,
     "max_body_bytes": 4000,
     "keep_old_digests": False,
+    "require_signature": [
+        f"c/*={ROOT / 'tests' / 'data' / 'cosign' / 'cosign-written-signature.pub'}"
+    ],
 }
 
 

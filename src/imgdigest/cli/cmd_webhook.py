@@ -188,6 +188,15 @@ def add_setting_args(p: argparse.ArgumentParser) -> None:
         help=f"refuse larger reviews with 413 (default: {d.max_body_bytes})",
     )
     g.add_argument(
+        "--require-signature",
+        dest="require_signature",
+        action="append",
+        type=nonblank("PATTERN=KEY.pub"),
+        metavar="PATTERN=KEY.pub",
+        help="admit images matching PATTERN only with a digest that carries a cosign "
+        "signature KEY.pub verifies; a trailing * matches a prefix (repeatable; default: none)",
+    )
+    g.add_argument(
         "--keep-old-digests",
         action=argparse.BooleanOptionalAction,
         help="on UPDATE, keep the old digest of an unchanged tag "

@@ -61,6 +61,13 @@ def fingerprint(key: keys.PublicKey) -> str:
     return hashlib.sha256(keys.public_pem(key)).hexdigest()[:16]
 
 
+def cache_key(
+    ref: references.Reference, key: keys.PublicKey, identity: str | None
+) -> tuple[str, str, str]:
+    """What a verdict depends on: the repository and digest, the key, the identity."""
+    return (f"{ref.name}@{ref.digest}", fingerprint(key), identity or "")
+
+
 async def verdict_for(
     resolver: AsyncResolver,
     image: str,
@@ -77,9 +84,9 @@ async def verdict_for(
         return Verdict(str(exc), unverified=True)
     if ref.digest is None:
         return Verdict(f"{image}: no digest to verify", unverified=True)
-    cache_key = (f"{ref.name}@{ref.digest}", fingerprint(key), identity or "")
+    ck = cache_key(ref, key, identity)
     if cache is not None:
-        hit = cache.get(cache_key)
+        hit = cache.get(ck)
         if hit is not None:
             return hit
     try:
@@ -91,7 +98,7 @@ async def verdict_for(
     error = report.error()
     verdict = Verdict(None if error is None else error.reason)
     if cache is not None:
-        cache.put(cache_key, verdict)
+        cache.put(ck, verdict)
     return verdict
 
 

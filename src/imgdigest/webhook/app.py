@@ -25,7 +25,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from imgdigest.registry.credentials import CredentialStore
 from imgdigest.registry.transport import Transport
@@ -35,6 +35,9 @@ from imgdigest.webhook.config import WebhookConfig
 from imgdigest.webhook.lookup import Lookup
 from imgdigest.webhook.metrics import CONTENT_TYPE, Metrics
 from imgdigest.webhook.ttlcache import TTLCache
+
+if TYPE_CHECKING:
+    from imgdigest.webhook.signed import SignatureGate
 
 log = logging.getLogger("imgdigest.webhook")
 #: Its level says whether each answered review is written as one JSON line on stderr.
@@ -74,6 +77,7 @@ class WebhookApp:
         self.options = options
         self.pull_secrets = tuple(pull_secrets)
         self.lookup: Lookup | None = None
+        self.gate: SignatureGate | None = None
         self.ready = False
 
     # -- lifecycle ---------------------------------------------------------------
@@ -89,6 +93,13 @@ class WebhookApp:
         resolver = AsyncResolver(options, Transport(registry, store))
         cache: TTLCache[Resolution] = TTLCache(self.config.cache_ttl, self.config.cache_size)
         self.lookup = Lookup(resolver, cache, self.metrics, self.config.platform)
+        if self.config.require_signature:
+            from imgdigest.signatures.enforce import VerdictCache
+            from imgdigest.webhook.signed import SignatureGate, parse_rules
+
+            verdicts = VerdictCache(self.config.cache_size, self.config.cache_ttl)
+            rules = parse_rules(self.config.require_signature)
+            self.gate = SignatureGate(resolver, rules, self.metrics, verdicts)
         # Everything allocated so far lives as long as the process: keep it out of the
         # collector's full passes, which would otherwise show up as latency spikes.
         gc.collect()
@@ -177,12 +188,18 @@ class WebhookApp:
         except review.ReviewError as exc:
             return 400, f"{exc}\n".encode(), None, invalid, str(exc)
         try:
+            remaining = self.config.budget - (time.perf_counter() - started)
             if endpoint == "validate":
                 outcome = handlers.validate(req, self.config)
+                if self.gate is not None:
+                    outcome = await handlers.require_signatures(
+                        req, self.config, self.gate, outcome, remaining
+                    )
             else:
                 assert self.lookup is not None, "lookups start with the server"
-                remaining = self.config.budget - (time.perf_counter() - started)
-                outcome = await handlers.mutate_request(req, self.config, self.lookup, remaining)
+                outcome = await handlers.mutate_request(
+                    req, self.config, self.lookup, remaining, self.gate
+                )
         except Exception as exc:
             # A bug of the webhook, not of the request: refuse (fail closed), with a message
             # that says so to the user, and keep the details for the log.

@@ -65,6 +65,9 @@ class WebhookConfig:
     max_body_bytes: int = 8 * 1024 * 1024
     # Digests kept on UPDATE when name:tag did not change (see mutate.py).
     keep_old_digests: bool = True
+    # PATTERN=KEY.pub: images matching PATTERN are admitted only with a digest that
+    # carries a cosign signature KEY.pub verifies (see signed.py).
+    require_signature: tuple[str, ...] = ()
 
     @property
     def budget(self) -> float:
@@ -91,10 +94,13 @@ class WebhookConfig:
             raise ConfigError("cache_ttl must not be negative and cache_size must be positive")
         if self.max_body_bytes < 1:
             raise ConfigError("max_body_bytes must be positive")
+        from imgdigest.webhook.signed import parse_rules
+
+        parse_rules(self.require_signature)  # every key readable now, not at the first Pod
         return self
 
 
-_LIST_KEYS = ("exempt_images", "exempt_namespaces", "pin_images")
+_LIST_KEYS = ("exempt_images", "exempt_namespaces", "pin_images", "require_signature")
 _FLOAT_KEYS = ("timeout_seconds", "budget_seconds", "cache_ttl")
 _INT_KEYS = ("cache_size", "max_body_bytes")
 
@@ -110,6 +116,10 @@ def load(path: str | Path | None, **overrides: Any) -> WebhookConfig:
     if unknown:
         where = f"{path}: " if path else ""
         raise ConfigError(f"{where}unknown webhook setting(s): {', '.join(unknown)}")
+    if isinstance(values.get("require_signature"), dict):  # the file's {pattern: key} form
+        values["require_signature"] = [
+            f"{pattern}={key}" for pattern, key in values["require_signature"].items()
+        ]
     try:
         for key in _LIST_KEYS:
             if key in values:

@@ -9,7 +9,7 @@ lookup only fills a cache), so a dry run gets the very answer the real request w
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from imgdigest.webhook import review
 from imgdigest.webhook.config import WebhookConfig
@@ -17,6 +17,9 @@ from imgdigest.webhook.lookup import Lookup
 from imgdigest.webhook.mutate import mutate
 from imgdigest.webhook.review import AdmissionRequest
 from imgdigest.webhook.validate import violations
+
+if TYPE_CHECKING:
+    from imgdigest.webhook.signed import SignatureGate
 
 
 class Answer(NamedTuple):
@@ -78,9 +81,67 @@ def validate(req: AdmissionRequest, config: WebhookConfig) -> Answer:
     return Answer(review.response(req.uid, allowed=False, message="; ".join(messages)), "denied")
 
 
-async def mutate_request(
-    req: AdmissionRequest, config: WebhookConfig, lookup: Lookup, timeout: float
+def admitted_images(
+    obj: Any, config: WebhookConfig, patch: list[dict[str, Any]]
+) -> list[tuple[str, str]]:
+    """(who, image) for each pinned image ``obj`` is admitted with, ``patch`` applied."""
+    from imgdigest.check import is_exempt
+    from imgdigest.kubernetes import image_slots, json_pointer
+    from imgdigest.pinned import is_pinned
+
+    patched = {op["path"]: op["value"] for op in patch if op.get("op") == "replace"}
+    out = []
+    for slot in image_slots(obj) if isinstance(obj, dict) else ():
+        image = patched.get(json_pointer(slot.path), slot.image)
+        if not isinstance(image, str) or not is_pinned(image, strict=config.strict):
+            continue
+        if is_exempt(image, config.exempt_images):
+            continue
+        name = slot.name if isinstance(slot.name, str) else "?"
+        out.append((f"{slot.role} <{name}>", image))
+    return out
+
+
+async def require_signatures(
+    req: AdmissionRequest,
+    config: WebhookConfig,
+    gate: SignatureGate,
+    answer: Answer,
+    timeout: float,
+    patch: list[dict[str, Any]] | None = None,
 ) -> Answer:
+    """``answer``, or a refusal naming each admitted digest without a valid signature."""
+    if answer.verdict in ("skipped", "invalid", "denied", "error"):
+        return answer
+    admitted = admitted_images(req.obj, config, patch or [])
+    problems = await gate.problems((image for _, image in admitted), timeout)
+    if not problems:
+        return answer
+    messages = list(
+        dict.fromkeys(
+            f"{who} uses a digest without a valid signature <{image}>: {problems[image]}"
+            for who, image in admitted
+            if image in problems
+        )
+    )
+    if config.enforce == "warn":
+        warnings = [*answer.review["response"].get("warnings", []), *messages]
+        reply = review.response(req.uid, warnings=warnings, patch=patch or None)
+        return Answer(reply, "warned", answer.pinned)
+    return Answer(review.response(req.uid, allowed=False, message="; ".join(messages)), "denied")
+
+
+async def mutate_request(
+    req: AdmissionRequest,
+    config: WebhookConfig,
+    lookup: Lookup,
+    timeout: float,
+    gate: SignatureGate | None = None,
+) -> Answer:
+    """Pin, then (with ``require_signature``) verify the digests the object is admitted with."""
+    import time
+
+    started = time.perf_counter()
     if _untouched(req, config):
         return Answer(review.response(req.uid), "skipped")
     missing = _missing_object(req)
@@ -98,6 +159,10 @@ async def mutate_request(
     # Fail-open: what could not be pinned is admitted as it is, and said so.
     warnings = result.failures
     verdict = "patched" if result.patch else ("warned" if warnings else "allowed")
-    return Answer(
+    answer = Answer(
         review.response(req.uid, warnings=warnings, patch=result.patch), verdict, len(result.patch)
     )
+    if gate is not None and gate.rules:
+        left = timeout - (time.perf_counter() - started)
+        answer = await require_signatures(req, config, gate, answer, left, result.patch)
+    return answer

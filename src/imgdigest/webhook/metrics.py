@@ -95,6 +95,23 @@ class Metrics:
             "Image lookups still unanswered when an admission budget ran out",
             registry=r,
         )
+        self.signature_verifications = Counter(
+            "imgdigest_webhook_signature_verifications",
+            "Digests whose signatures were verified (not from the cache), by result: valid, "
+            "unsigned, error (the registry could not be asked), timeout",
+            ("result",),
+            registry=r,
+        )
+        self.signature_cache_hits = Counter(
+            "imgdigest_webhook_signature_cache_hits",
+            "Signature verdicts answered from memory (by digest and key)",
+            registry=r,
+        )
+        self.signature_cache_misses = Counter(
+            "imgdigest_webhook_signature_cache_misses",
+            "Signature verdicts that needed the registry",
+            registry=r,
+        )
         self.cert_reloads = Counter(
             "imgdigest_webhook_certificate_reloads",
             "Serving certificates loaded after a change on disk",
