@@ -33,7 +33,7 @@ def test_the_page_has_an_example_per_job() -> None:
         "blob(", "tags(", "tags_of(", "copy(", "pin(", "pin_text(", "lock(", "drift(",
         "check_files(", "check_text(", "check_object(", "gatekeeper_policy(",
         "kyverno_policy(", "AsyncClient(", "audit(", "pin_chart(", "check_chart(",
-        "pin_resources(",
+        "pin_resources(", "generate_keys(", "sign(", "verify(",
     ]  # fmt: skip
     assert [job for job in jobs if job not in code] == []
 
