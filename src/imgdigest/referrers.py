@@ -23,6 +23,7 @@ from typing import Any
 
 from imgdigest.errors import NotFoundError
 from imgdigest.media import INDEX_TYPES, Descriptor, Manifest
+from imgdigest.registry.client import ManifestHead
 from imgdigest.registry.referrers import fetch_referrers
 from imgdigest.sources.base import ImageSource
 from imgdigest.sources.layout import REF_NAME, LayoutSource
@@ -286,26 +287,33 @@ async def _registry_candidates(
     ep = resolver.endpoints(source.ref.without_digest())[-1]
     client = resolver.client
 
-    async def by_tag(tag: str) -> tuple[Manifest, str] | None:
+    async def head(tag: str) -> ManifestHead | None:
         # HEAD first: most of these tags do not exist, and a GET may count as a pull.
         try:
-            head = await client.head_manifest(ep, tag)
+            return await client.head_manifest(ep, tag)
         except NotFoundError:
             return None
-        if head.manifest is not None:
-            return head.manifest, head.digest
-        return await source.manifest(head.digest), head.digest
 
-    # Every request finishes before an error is raised, so none is left running.
+    async def by_tag(tag: str) -> tuple[Manifest, str] | None:
+        found = await head(tag)
+        if found is None:
+            return None
+        if found.manifest is not None:
+            return found.manifest, found.digest
+        return await source.manifest(found.digest), found.digest
+
+    # All at once, the tag schema's tag too (it is read only if the API is missing); every
+    # request finishes before an error is raised, so none is left running.
     answers = await asyncio.gather(
         fetch_referrers(resolver.transport, ep, digest, artifact_type),
+        head(schema_tag(digest)),
         *(by_tag(t) for t in cosign_tags(digest)),
         return_exceptions=True,
     )
     for answer in answers:
         if isinstance(answer, BaseException):
             raise answer
-    api, *tagged = answers
+    api, schema, *tagged = answers
     out: list[Candidate] = []
     filtered = False
     if api is not None:
@@ -313,9 +321,10 @@ async def _registry_candidates(
         out.extend((d, method, None) for d in api.descriptors)
     else:
         method = "tag schema"
-        index = await by_tag(schema_tag(digest))
-        if index is not None and index[0].media_type in INDEX_TYPES:
-            out.extend((d, method, None) for d in index[0].manifests)
+        if schema is not None:
+            index = schema.manifest or await source.manifest(schema.digest)
+            if index.media_type in INDEX_TYPES:
+                out.extend((d, method, None) for d in index.manifests)
     for tag, got in zip(cosign_tags(digest), tagged, strict=True):
         if got is not None:
             m, d = got
