@@ -221,9 +221,7 @@ class RegistryDestination(Destination):
         index = await self._schema_index(r.subject)
         if any(d.get("digest") == r.digest for d in index):
             return True
-        api = await fetch_referrers(
-            self.resolver.transport, self.pusher.endpoint, r.subject, None
-        )
+        api = await fetch_referrers(self.resolver.transport, self.pusher.endpoint, r.subject, None)
         return api is not None  # a registry with the API indexed it when it was pushed
 
     async def _schema_index(self, subject: str) -> list[dict[str, Any]]:
