@@ -123,3 +123,36 @@ def test_json_report_names_each_verdict(scene, capsys) -> None:
         ("other-digest", b.digest),
         ("valid", a.digest),
     ]
+
+
+def test_an_oversized_payload_is_judged_without_being_downloaded(scene, capsys) -> None:
+    proxy, repo, pub, a, _, layer_a, _ = scene
+    _, manifest = signing.signature_manifest([layer_a])
+    forged = manifest.replace(f'"size": {len(layer_a.payload)}'.encode(), b'"size": 9437184')
+    assert forged != manifest
+    proxy.replace_body(forged, path=_sig_path(repo, a.digest))
+    proxy.reset_counts()
+    code = main(
+        [
+            "verify",
+            "--format",
+            "json",
+            "--no-cache",
+            "--insecure",
+            proxy.host,
+            "--key",
+            pub,
+            f"{proxy.host}/{repo}:a",
+        ]
+    )
+    report = json.loads(capsys.readouterr().out)
+    assert code == 10
+    assert report["checks"] == [
+        {
+            "kind": "signature",
+            "layer": signing.sha256_digest(layer_a.payload),
+            "status": "malformed",
+            "detail": "payload of 9437184 bytes is over the 8 MiB limit",
+        }
+    ]
+    assert proxy.count("GET", f"/v2/{repo}/blobs/{signing.sha256_digest(layer_a.payload)}") == 0

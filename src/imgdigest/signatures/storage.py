@@ -21,8 +21,9 @@ from imgdigest.reference import Reference
 from imgdigest.resolver import AsyncResolver
 
 SIGNATURE_ANNOTATION = "dev.cosignproject.cosign/signature"
-#: Payloads are small JSON documents; anything bigger is not one.
-MAX_PAYLOAD_BYTES = 1024 * 1024
+#: Signature payloads are tiny; attestations (an SBOM's statement) can be megabytes. Larger
+#: layers are judged malformed without being downloaded.
+MAX_PAYLOAD_BYTES = 8 * 1024 * 1024
 #: go-containerregistry's zero time, which cosign's signature images carry.
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
@@ -55,10 +56,6 @@ async def fetch_manifest(resolver: AsyncResolver, where: Reference) -> Manifest 
 
 async def fetch_layer(resolver: AsyncResolver, where: Reference, layer: Descriptor) -> bytes:
     """A payload by digest, verified (and cached: content by digest never changes)."""
-    if layer.size > MAX_PAYLOAD_BYTES:
-        from imgdigest.errors import UnsupportedError
-
-        raise UnsupportedError(f"{where}: payload {layer.digest} of {layer.size} bytes is too big")
     return await resolver.config(where, layer)
 
 

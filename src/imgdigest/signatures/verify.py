@@ -211,12 +211,22 @@ def _attestation_check(layer: storage.Layer, key: keys.PublicKey, digest: str) -
 
 async def _layers(
     resolver: AsyncResolver, where: Reference, media_type: str
-) -> list[storage.Layer]:
+) -> list[storage.Layer | SignatureCheck]:
+    """Each payload at the tag, fetched; an oversized one is judged without fetching it."""
     manifest = await storage.fetch_manifest(resolver, where)
     if manifest is None:
         return []
-    wanted = [d for d in manifest.layers if d.media_type == media_type]
-    return [storage.Layer(d, await storage.fetch_layer(resolver, where, d)) for d in wanted]
+    out: list[storage.Layer | SignatureCheck] = []
+    kind: Kind = "attestation" if media_type == dsse.DSSE_ENVELOPE else "signature"
+    for d in manifest.layers:
+        if d.media_type != media_type:
+            continue
+        if not 0 <= d.size <= storage.MAX_PAYLOAD_BYTES:
+            detail = f"payload of {d.size} bytes is over the 8 MiB limit"
+            out.append(SignatureCheck(kind, d.digest, "malformed", detail=detail))
+            continue
+        out.append(storage.Layer(d, await storage.fetch_layer(resolver, where, d)))
+    return out
 
 
 async def verify_digest(
@@ -235,11 +245,17 @@ async def verify_digest(
     if attestations:
         where = storage.tag_ref(ref, digest, "att")
         for layer in await _layers(resolver, where, dsse.DSSE_ENVELOPE):
-            report.checks.append(_attestation_check(layer, key, digest))
+            if isinstance(layer, SignatureCheck):
+                report.checks.append(layer)
+            else:
+                report.checks.append(_attestation_check(layer, key, digest))
     else:
         where = storage.tag_ref(ref, digest, "sig")
         for layer in await _layers(resolver, where, payload.SIMPLE_SIGNING):
-            report.checks.append(_signature_check(layer, key, digest, identity))
+            if isinstance(layer, SignatureCheck):
+                report.checks.append(layer)
+            else:
+                report.checks.append(_signature_check(layer, key, digest, identity))
     return report
 
 
