@@ -129,3 +129,37 @@ def test_a_missing_key_file_is_exit_2_before_any_request(
     assert err == (
         f"imgdigest: error: {missing}: cannot read the public key: No such file or directory\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("given", "written"),
+    [
+        ("nginx:1.25", "index.docker.io/library/nginx"),
+        ("docker.io/team/app@sha256:" + "a" * 64, "index.docker.io/team/app"),
+        ("ghcr.io/org/app:v1", "ghcr.io/org/app"),
+        ("127.0.0.1:5000/a/b", "127.0.0.1:5000/a/b"),
+    ],
+)
+def test_the_identity_sign_writes_is_cosigns_docker_reference(given: str, written: str) -> None:
+    from imgdigest.reference import normalize
+    from imgdigest.signatures.verify import identity_name
+
+    assert identity_name(normalize(given)) == written
+
+
+@pytest.mark.parametrize(
+    ("claimed", "wanted", "same"),
+    [
+        ("index.docker.io/library/nginx", "nginx", True),
+        ("index.docker.io/library/nginx", "docker.io/library/nginx", True),
+        ("ghcr.io/org/app", "ghcr.io/org/app:v1", True),
+        ("ghcr.io/org/app", "ghcr.io/org/other", False),
+        ("not a reference!", "ghcr.io/org/app", False),
+    ],
+)
+def test_identity_comparison_reads_both_as_repositories(
+    claimed: str, wanted: str, same: bool
+) -> None:
+    from imgdigest.signatures.verify import _same_identity
+
+    assert _same_identity(claimed, wanted) is same

@@ -92,3 +92,24 @@ def test_an_unreadable_key_stops_the_server_at_start(tmp_path: Path, webhook_pro
         f"imgdigest: error: require_signature: {missing}: cannot read the public key: "
         "No such file or directory"
     ) in str(caught.value)
+
+
+def test_warn_mode_admits_with_the_message_as_a_warning(
+    registry_http, unique_repo: str, tmp_path: Path, webhook_process
+) -> None:
+    pub = tmp_path / "team.pub"
+    pub.write_bytes(signing.public_pem(signing.new_key("p256")))
+    name = f"{registry_http.host}/{unique_repo}"
+    unsigned = push_image(registry_http, unique_repo, "unsigned")
+    server = webhook_process(
+        "--insecure", registry_http.host, "--enforce", "warn",
+        "--require-signature", f"{name}*={pub}",
+    )  # fmt: skip
+    review = admission_review(workload("Pod", f"{name}@{unsigned.digest}"))
+    resp = answer(review, server.post("/validate", review))
+    assert resp["allowed"] is True
+    [warning] = resp["warnings"]  # cut to the API server's warning length, so a prefix
+    assert warning.startswith(
+        f"container <c0> uses a digest without a valid signature <{name}@{unsigned.digest}>: "
+        "no signature"
+    )
