@@ -170,3 +170,23 @@ def test_keygen_cli_without_a_password_source_is_exit_2(
         "COSIGN_PASSWORD (empty for a key without one)\n"
     )
     assert not (tmp_path / "k.key").exists()
+
+
+def test_a_p384_signature_over_sha256_as_older_cosign_made_it_verifies() -> None:
+    from cryptography.hazmat.primitives import hashes
+
+    private = ec.generate_private_key(ec.SECP384R1())
+    legacy = private.sign(b"body", ec.ECDSA(hashes.SHA256()))
+    current = keys.sign_bytes(private, b"body")
+    private.public_key().verify(current, b"body", ec.ECDSA(hashes.SHA384()))  # what we write
+    for signature in (legacy, current):
+        assert keys.verify_bytes(private.public_key(), b"body", signature) is True
+        assert keys.verify_bytes(private.public_key(), b"other", signature) is False
+
+
+def test_a_p256_signature_over_another_hash_is_refused() -> None:
+    from cryptography.hazmat.primitives import hashes
+
+    private = ec.generate_private_key(ec.SECP256R1())
+    signature = private.sign(b"body", ec.ECDSA(hashes.SHA384()))
+    assert keys.verify_bytes(private.public_key(), b"body", signature) is False

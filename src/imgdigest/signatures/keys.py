@@ -6,7 +6,9 @@ and salt that turn the password into a 32-byte key, and a NaCl secretbox (XSalsa
 sealing the PKCS#8 DER private key. Writing the same shape lets cosign read our keys and us
 read its keys. A signature is made and checked the way cosign does per key type: ECDSA with
 the curve's hash (SHA-256 for P-256, SHA-384 for P-384), RSA PKCS#1 v1.5 (PSS accepted when
-verifying) with SHA-256, Ed25519 over the message itself.
+verifying) with SHA-256, Ed25519 over the message itself. cosign releases before its
+per-key digest detection hashed with SHA-256 whatever the curve, so an ECDSA signature
+over SHA-256 is accepted from a P-384 or P-521 key too.
 
 Nothing here prints or keeps a password; errors name the key file and never its content.
 """
@@ -219,7 +221,12 @@ def verify_bytes(key: PublicKey, data: bytes, signature: bytes) -> bool:
     """Whether ``signature`` over ``data`` verifies with ``key`` (never raises on bad input)."""
     try:
         if isinstance(key, ec.EllipticCurvePublicKey):
-            key.verify(signature, data, ec.ECDSA(_ec_hash(key.curve)))
+            try:
+                key.verify(signature, data, ec.ECDSA(_ec_hash(key.curve)))
+            except InvalidSignature:
+                if key.curve.name == "secp256r1":
+                    raise
+                key.verify(signature, data, ec.ECDSA(hashes.SHA256()))
         elif isinstance(key, rsa.RSAPublicKey):
             try:
                 key.verify(signature, data, padding.PKCS1v15(), hashes.SHA256())
