@@ -26,9 +26,11 @@ def validate(req: Any, config: Any) -> handlers.Answer:
     return _validate(req, config)
 
 
-async def mutate_request(req: Any, config: Any, lookup: Any, timeout: float) -> handlers.Answer:
+async def mutate_request(
+    req: Any, config: Any, lookup: Any, timeout: float, gate: Any = None
+) -> handlers.Answer:
     _planted(req)
-    return await _mutate(req, config, lookup, timeout)
+    return await _mutate(req, config, lookup, timeout, gate)
 
 
 handlers.validate = validate
