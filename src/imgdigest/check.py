@@ -77,6 +77,10 @@ class CheckOptions:
     #: exemptImages entries (strings; other JSON values are compared as Rego compares them)
     exempt: tuple[Any, ...] = ()
     verify: bool = False
+    #: with ``verify``: a PEM public key each digest must carry a cosign signature of
+    key: str | None = None
+    #: with ``key``: the repository the signature must name (its docker-reference)
+    identity: str | None = None
     finder: FinderOptions = field(default_factory=FinderOptions)
 
 
@@ -464,6 +468,21 @@ def signature_verifier(
             yield Violation(site, rule, message(label(site), rule, site.image), verdict.problem)
 
     return verify
+
+
+def verifier_for(options: CheckOptions, resolve_options: Any = None) -> Verifier | None:
+    """What ``options`` asks of registries: nothing, ``--verify``, or also ``--key``."""
+    if options.identity and not options.key:
+        from imgdigest.errors import UsageError
+
+        raise UsageError("--identity needs --key")
+    if not (options.verify or options.key):
+        return None
+    verifier = registry_verifier(resolve_options)
+    if options.key:
+        signed = signature_verifier(resolve_options, options.key, options.identity)
+        verifier = both(verifier, signed)
+    return verifier
 
 
 def both(first: Verifier, second: Verifier) -> Verifier:

@@ -80,3 +80,23 @@ def test_identity_without_key_is_a_usage_error(tmp_home: Path, capsys) -> None:
     pod.write_text("kind: Pod\n")
     assert main(["check", "--identity", "x/y", str(pod)]) == 2
     assert capsys.readouterr().err == "imgdigest: error: --identity needs --key\n"
+
+
+def test_the_library_check_takes_the_key_in_its_options(
+    registry_http, unique_repo: str, key, tmp_home: Path
+) -> None:
+    from imgdigest import CheckOptions, Client, ResolveOptions
+    from imgdigest.registry.options import RegistryOptions
+
+    _, pub = key
+    name = f"{registry_http.host}/{unique_repo}"
+    image = push_image(registry_http, unique_repo, "v1")
+    pod = tmp_home / "pod.yaml"
+    pod.write_text(
+        f"kind: Pod\nspec:\n  containers:\n  - name: a\n    image: {name}@{image.digest}\n"
+    )
+    options = ResolveOptions(registry=RegistryOptions(insecure=(registry_http.host,)))
+    with Client(options) as client:
+        report = client.check([str(pod)], CheckOptions(key=pub))
+    assert [(v.rule, v.detail) for v in report.violations] == [("unsigned", "no signature")]
+    assert report.exit_code == 1

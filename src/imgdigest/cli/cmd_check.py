@@ -115,6 +115,8 @@ def _options(args: argparse.Namespace) -> CheckOptions:
         strict=args.strict,
         exempt=tuple(exempt),
         verify=args.verify,
+        key=args.key,
+        identity=args.identity,
         finder=finder,
     )
 
@@ -135,17 +137,11 @@ def run(args: argparse.Namespace) -> int:
             args.chart, args.values, args.set_values, options, release=args.release
         )
     elif args.verify:
-        from imgdigest.check import registry_verifier
+        from imgdigest.check import verifier_for
         from imgdigest.cli._common import explained, resolve_options
 
         with explained(args) as trace:
-            resolving = resolve_options(args, trace)
-            verifier = registry_verifier(resolving)
-            if args.key:
-                from imgdigest.check import both, signature_verifier
-
-                signed = signature_verifier(resolving, args.key, args.identity)
-                verifier = both(verifier, signed)
+            verifier = verifier_for(options, resolve_options(args, trace))
             result = check_paths(args.paths, options, verifier=verifier)
     else:
         result = check_paths(args.paths, options)
