@@ -113,3 +113,29 @@ def test_warn_mode_admits_with_the_message_as_a_warning(
         f"container <c0> uses a digest without a valid signature <{name}@{unsigned.digest}>: "
         "no signature"
     )
+
+
+def test_a_registry_that_does_not_answer_in_time_fails_closed(
+    registry_http, unique_repo: str, tmp_path: Path, webhook_process, fault_proxy
+) -> None:
+    key = signing.new_key("p256")
+    pub = tmp_path / "team.pub"
+    pub.write_bytes(signing.public_pem(key))
+    signed = push_image(registry_http, unique_repo, "signed")
+    layer = signing.signature_layer(key, signed.digest, f"{registry_http.host}/{unique_repo}")
+    signing.push_signatures(registry_http, unique_repo, signed.digest, [layer])
+    proxy = fault_proxy(registry_http)
+    stall = proxy.stall(path=r"\.sig$", max_stall=20)
+    name = f"{proxy.host}/{unique_repo}"
+    server = webhook_process(
+        "--insecure", proxy.host, "--timeout-seconds", "2", "--budget-seconds", "1",
+        "--require-signature", f"{name}*={pub}",
+    )  # fmt: skip
+    review = admission_review(workload("Pod", f"{name}@{signed.digest}"))
+    resp = answer(review, server.post("/validate", review))
+    assert resp["allowed"] is False
+    assert resp["status"]["message"] == (
+        f"container <c0> uses a digest without a valid signature <{name}@{signed.digest}>: "
+        "its signature could not be verified within the budget"
+    )
+    proxy.remove(stall)
