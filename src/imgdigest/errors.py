@@ -15,6 +15,9 @@ Exit codes (documented in docs/exit-codes.md):
 5     network: unreachable, timeout, rate limited, server error
 6     verification failed: content does not match its digest
 7     unsupported content (schema 1, oversized manifest, unknown type)
+8     no signature (or attestation) for the digest
+9     signed, but for another digest or identity
+10    a signature that does not verify with the key
 ====  ==========================================================
 """
 
@@ -143,3 +146,31 @@ class UnsupportedError(ImgdigestError):
     """Content the tool deliberately refuses: schema 1, oversized manifests."""
 
     exit_code = 7
+
+
+class KeyFileError(UsageError):
+    """A key file is not a key of the kind asked for, or its password does not open it."""
+
+
+class SignatureError(ImgdigestError):
+    """Signature verification found no valid signature; subclasses say why (8, 9, 10)."""
+
+    exit_code = 8
+
+
+class NoSignatureError(SignatureError):
+    """The digest has no signature (or attestation) at all."""
+
+    exit_code = 8
+
+
+class WrongSubjectError(SignatureError):
+    """Signatures exist, but they sign another digest or another identity."""
+
+    exit_code = 9
+
+
+class InvalidSignatureError(SignatureError):
+    """A signature does not verify with the key: another key, or altered payload or signature."""
+
+    exit_code = 10
