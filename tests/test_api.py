@@ -101,6 +101,12 @@ def _calls(tmp: Path) -> dict[str, tuple[tuple, dict, object]]:
         ),
         "gatekeeper_policy": ((), {}, lambda t: "kind: K8sImageDigests" in t),
         "kyverno_policy": ((), {}, lambda t: "kind: ClusterPolicy" in t),
+        "generate_keys": (
+            (str(tmp / "cosign"),),
+            {"password": b"pw"},
+            lambda k: k.public_path.endswith("cosign.pub")
+            and (tmp / "cosign.key").read_text().startswith("-----BEGIN ENCRYPTED SIGSTORE"),
+        ),
     }
 
 

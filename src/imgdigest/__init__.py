@@ -57,6 +57,13 @@ _EXPORTS = {
     "TagList": "imgdigest.inspect",
     "TagsOf": "imgdigest.tagsof",
     "CopyReport": "imgdigest.copy",
+    "Referrer": "imgdigest.referrers",
+    "ReferrerList": "imgdigest.referrers",
+    "VerifyReport": "imgdigest.signatures",
+    "SignatureCheck": "imgdigest.signatures",
+    "SignResult": "imgdigest.signatures",
+    "KeyPair": "imgdigest.signatures",
+    "generate_keys": "imgdigest.signatures.keys",
     "FinderOptions": "imgdigest.documents",
     "PinOptions": "imgdigest.pin",
     "PinPlan": "imgdigest.pin",
@@ -103,6 +110,11 @@ _EXPORTS = {
     "ServerError": "imgdigest.errors",
     "VerificationError": "imgdigest.errors",
     "UnsupportedError": "imgdigest.errors",
+    "KeyFileError": "imgdigest.errors",
+    "SignatureError": "imgdigest.errors",
+    "NoSignatureError": "imgdigest.errors",
+    "WrongSubjectError": "imgdigest.errors",
+    "InvalidSignatureError": "imgdigest.errors",
     "ReferenceSyntaxError": "imgdigest.reference",
     "DocumentSyntaxError": "imgdigest.documents.model",
 }
@@ -133,6 +145,9 @@ __all__ = [
     "InvalidDigestError",
     "InvalidPlatformError",
     "InvalidReferenceError",
+    "InvalidSignatureError",
+    "KeyFileError",
+    "KeyPair",
     "KrmResult",
     "KrmSettings",
     "LayerFile",
@@ -141,6 +156,7 @@ __all__ = [
     "LockReport",
     "ManifestInfo",
     "NetworkError",
+    "NoSignatureError",
     "NotFoundError",
     "PinOptions",
     "PinPlan",
@@ -149,18 +165,25 @@ __all__ = [
     "RateLimitedError",
     "Reference",
     "ReferenceSyntaxError",
+    "Referrer",
+    "ReferrerList",
     "RegistryOptions",
     "RegistryTimeoutError",
     "Resolution",
     "ResolveOptions",
     "Resolver",
     "ServerError",
+    "SignResult",
+    "SignatureCheck",
+    "SignatureError",
     "TagList",
     "TagsOf",
     "UnauthorizedError",
     "UnsupportedError",
     "UsageError",
     "VerificationError",
+    "VerifyReport",
+    "WrongSubjectError",
     "__version__",
     "audit_pods",
     "check_chart",
@@ -170,6 +193,7 @@ __all__ = [
     "drift_files",
     "format_platform",
     "gatekeeper_policy",
+    "generate_keys",
     "kyverno_policy",
     "lock_files",
     "normalize_reference",
@@ -216,16 +240,21 @@ if TYPE_CHECKING:
         InvalidDigestError,
         InvalidPlatformError,
         InvalidReferenceError,
+        InvalidSignatureError,
+        KeyFileError,
         NetworkError,
+        NoSignatureError,
         NotFoundError,
         PlatformNotFoundError,
         RateLimitedError,
         RegistryTimeoutError,
         ServerError,
+        SignatureError,
         UnauthorizedError,
         UnsupportedError,
         UsageError,
         VerificationError,
+        WrongSubjectError,
     )
     from imgdigest.inspect import ImageConfig, ImageTree, LayerList, ManifestInfo, TagList
     from imgdigest.krm import KrmResult, KrmSettings, pin_resources
@@ -259,8 +288,11 @@ if TYPE_CHECKING:
     from imgdigest.reference import (
         parse as parse_reference,
     )
+    from imgdigest.referrers import Referrer, ReferrerList
     from imgdigest.registry.options import RegistryOptions
     from imgdigest.resolver import AsyncResolver, Child, Resolution, ResolveOptions, Resolver
+    from imgdigest.signatures import KeyPair, SignatureCheck, SignResult, VerifyReport
+    from imgdigest.signatures.keys import generate_keys
     from imgdigest.tagsof import TagsOf
 
 

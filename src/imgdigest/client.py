@@ -43,7 +43,9 @@ if TYPE_CHECKING:
     from imgdigest.layerfiles import FileEntry
     from imgdigest.lock import LockReport
     from imgdigest.pin import ChartPlan, PinOptions, PinPlan
+    from imgdigest.referrers import ReferrerList
     from imgdigest.registry.tags import TagPage
+    from imgdigest.signatures import SignResult, VerifyReport
     from imgdigest.sources import ImageSource
     from imgdigest.tagsof import TagsOf
 
@@ -202,13 +204,15 @@ class AsyncClient:
             rows = await layers(src, sel)
         return LayerList(ref, sel.digest, rows, sel.platform, sel.defaulted)
 
-    async def tree(self, ref: str) -> ImageTree:
-        """Everything below ``ref``: index, platform manifests, configs and layers."""
+    async def tree(self, ref: str, *, referrers: bool = True) -> ImageTree:
+        """Everything below ``ref``: index, platform manifests, configs and layers, and
+        what refers to each manifest (signatures, attestations, SBOMs) unless
+        ``referrers=False``."""
         from imgdigest.explore import tree
         from imgdigest.inspect import ImageTree
 
         async with self.source(ref) as src:
-            return ImageTree(ref, await tree(src))
+            return ImageTree(ref, await tree(src, referrers))
 
     async def blob(self, ref: str) -> AsyncIterator[bytes]:
         """A blob's bytes as they arrive (``NAME@DIGEST`` or ``oci:DIR@DIGEST``).
@@ -286,6 +290,14 @@ class AsyncClient:
         found = await tags_of(self.resolver, parsed, parsed.digest)
         return replace(found, reference=ref, digest=parsed.digest)
 
+    async def referrers(self, ref: str, *, artifact_type: str | None = None) -> ReferrerList:
+        """What is attached to the digest ``ref`` names: signatures, attestations, SBOMs
+        (the referrers API, else the referrers tag schema, and cosign's tags)."""
+        from imgdigest.referrers import list_referrers
+
+        async with self.source(ref) as src:
+            return await list_referrers(src, ref, artifact_type)
+
     # -- moving -------------------------------------------------------------------------
 
     async def copy(
@@ -296,8 +308,10 @@ class AsyncClient:
         *,
         chunk_size: int | None = None,
         progress: Callable[[int, int], None] | None = None,
+        referrers: bool = True,
     ) -> CopyReport:
-        """Copy an image or a whole index by digest (or only ``platform``'s manifest).
+        """Copy an image or a whole index by digest (or only ``platform``'s manifest), with
+        what refers to it (signatures, attestations, SBOMs) unless ``referrers=False``.
 
         ``chunk_size`` bounds each upload request (default: the whole blob in one when
         the registry allows it, else 16 MiB chunks)."""
@@ -307,7 +321,44 @@ class AsyncClient:
             raise UsageError("chunk size must be positive")
         async with self.source(src) as source:
             dest = open_destination(dst, self.resolver, chunk_size or DEFAULT_CHUNK_SIZE)
-            return await copy(source, dest, _platform(platform), progress)
+            return await copy(source, dest, _platform(platform), progress, referrers=referrers)
+
+    # -- signatures ---------------------------------------------------------------------
+
+    async def verify(
+        self,
+        ref: str,
+        key: str,
+        *,
+        identity: str | None = None,
+        attestations: bool = False,
+    ) -> VerifyReport:
+        """Judge the cosign signatures (or attestations) of the digest ``ref`` resolves to.
+
+        ``key`` is a PEM public key file; the report's ``error()`` says why it is not
+        signed, if it is not."""
+        from imgdigest.signatures.keys import load_public_key
+        from imgdigest.signatures.verify import verify_reference
+
+        public = load_public_key(key)
+        return await verify_reference(
+            self.resolver, ref, public, key_name=key, identity=identity, attestations=attestations
+        )
+
+    async def sign(
+        self,
+        ref: str,
+        key: str,
+        password: bytes,
+        *,
+        annotations: dict[str, str] | None = None,
+    ) -> SignResult:
+        """Sign the digest ``ref`` resolves to with a cosign private key file, as cosign does."""
+        from imgdigest.signatures.keys import load_private_key
+        from imgdigest.signatures.verify import sign_reference
+
+        private = load_private_key(key, password)
+        return await sign_reference(self.resolver, ref, private, annotations=annotations)
 
     # -- files --------------------------------------------------------------------------
 
@@ -390,12 +441,12 @@ class AsyncClient:
         self, paths: Iterable[str], options: CheckOptions | None = None
     ) -> CheckReport:
         """``check`` over files; with ``options.verify`` digests are asked of the registry."""
-        from imgdigest.check import CheckOptions, check_paths, registry_verifier
+        from imgdigest.check import CheckOptions, check_paths, verifier_for
 
         options = options or CheckOptions()
-        if not options.verify:
+        verifier = verifier_for(options, self.options)  # options.key: signatures too
+        if verifier is None:
             return check_paths(paths, options)
-        verifier = registry_verifier(self.options)
         return await asyncio.to_thread(check_paths, list(paths), options, verifier=verifier)
 
     async def pin_chart(
@@ -494,8 +545,8 @@ class Client:
     def layers(self, ref: str, platform: PlatformSpec = None) -> LayerList:
         return self.run(self.aio.layers(ref, platform))
 
-    def tree(self, ref: str) -> ImageTree:
-        return self.run(self.aio.tree(ref))
+    def tree(self, ref: str, *, referrers: bool = True) -> ImageTree:
+        return self.run(self.aio.tree(ref, referrers=referrers))
 
     def blob(self, ref: str) -> Iterator[bytes]:
         """A blob's verified bytes; the download runs ahead of the reader in a thread."""
@@ -546,6 +597,9 @@ class Client:
     def tags_of(self, ref: str) -> TagsOf:
         return self.run(self.aio.tags_of(ref))
 
+    def referrers(self, ref: str, *, artifact_type: str | None = None) -> ReferrerList:
+        return self.run(self.aio.referrers(ref, artifact_type=artifact_type))
+
     def copy(
         self,
         src: str,
@@ -554,10 +608,33 @@ class Client:
         *,
         chunk_size: int | None = None,
         progress: Callable[[int, int], None] | None = None,
+        referrers: bool = True,
     ) -> CopyReport:
         return self.run(
-            self.aio.copy(src, dst, platform, chunk_size=chunk_size, progress=progress)
+            self.aio.copy(
+                src, dst, platform, chunk_size=chunk_size, progress=progress, referrers=referrers
+            )
         )
+
+    def verify(
+        self,
+        ref: str,
+        key: str,
+        *,
+        identity: str | None = None,
+        attestations: bool = False,
+    ) -> VerifyReport:
+        return self.run(self.aio.verify(ref, key, identity=identity, attestations=attestations))
+
+    def sign(
+        self,
+        ref: str,
+        key: str,
+        password: bytes,
+        *,
+        annotations: dict[str, str] | None = None,
+    ) -> SignResult:
+        return self.run(self.aio.sign(ref, key, password, annotations=annotations))
 
     def pin(
         self,
@@ -607,12 +684,10 @@ class Client:
         return self.run(self.aio.lock(paths, platform=platform, finder=finder))
 
     def check(self, paths: Iterable[str], options: CheckOptions | None = None) -> CheckReport:
-        from imgdigest.check import CheckOptions, check_paths, registry_verifier
+        from imgdigest.check import CheckOptions, check_paths, verifier_for
 
         options = options or CheckOptions()
-        if not options.verify:
-            return check_paths(paths, options)
-        return check_paths(paths, options, verifier=registry_verifier(self.aio.options))
+        return check_paths(paths, options, verifier=verifier_for(options, self.aio.options))
 
     def pin_chart(
         self,
