@@ -132,6 +132,8 @@ def test_referrers_travel_through_every_hop(
     }
     code, out, err = cli(capsysbinary, "digest", f"oci:{layout}")  # the one image, untagged
     assert (code, out.decode().strip()) == (0, idx.digest), err
+    code, out, err = cli(capsysbinary, "ls", f"oci:{layout}", "--format", "json")
+    assert (code, [i["digest"] for i in json.loads(out)["images"]]) == (0, [idx.digest]), err
     before = (layout / "index.json").read_bytes()
     again = _copy(capsysbinary, f"{registry_http.host}/{mirror}:v1", f"oci:{layout}:v1")
     assert (again["blobs_uploaded"], again["referrers_skipped"]) == (0, 4)

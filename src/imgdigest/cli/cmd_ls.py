@@ -64,7 +64,7 @@ def _local(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.repo}: ls lists a whole layout; leave out :{local.selector}")
     source = open_local(local, args.repo)
     try:
-        entries = source.entries()
+        entries = source.images()
     finally:
         asyncio.run(source.aclose())
     if args.format == "json":

@@ -184,6 +184,11 @@ class LayoutSource(ImageSource):
     def entries(self) -> list[Entry]:
         return entries_of(self.index())
 
+    def images(self) -> list[Entry]:
+        """The entries that are images, not referrers recorded beside them (signatures,
+        SBOMs, attestations, which ``imgdigest referrers`` lists)."""
+        return [e for e in self.entries() if not self._is_referrer(e)]
+
     def select(self) -> Entry:
         entries = self.entries()
         if self.digest:
