@@ -41,6 +41,7 @@ COMBOS: dict[str, list[str]] = {
         "timeoutSeconds=5",
     ],
     "validate only": ["mutating.enabled=false"],
+    "signature keys": ["signatureKeys.secretName=cosign-keys"],
 }
 
 
@@ -194,3 +195,31 @@ def test_values_schema_refuses_wrong_values_with_helms_message(value, message):
     assert done.stdout == ""
     assert "values don't meet the specifications of the schema" in done.stderr
     assert message in done.stderr
+
+
+def test_signature_keys_are_mounted_where_require_signature_reads_them(tmp_path):
+
+    values = tmp_path / "values.yaml"
+    values.write_text(
+        "signatureKeys: {secretName: cosign-keys}\n"
+        "config:\n"
+        "  require_signature: {'registry.example.com/team/*': /etc/imgdigest/keys/cosign.pub}\n"
+    )
+    done = helm("template", "w", str(CHART), "--namespace", NAMESPACE, "-f", str(values))
+    assert done.returncode == 0, done.stderr
+    docs = [d for d in yaml.safe_load_all(done.stdout) if d]
+    pod = by_kind(docs, "Deployment")[0]["spec"]["template"]["spec"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["signature-keys"]["secret"] == {"secretName": "cosign-keys"}
+    mounts = {m["name"]: m for m in pod["containers"][0]["volumeMounts"]}
+    assert mounts["signature-keys"] == {
+        "name": "signature-keys",
+        "mountPath": "/etc/imgdigest/keys",
+        "readOnly": True,
+    }
+    assert settings(docs)["require_signature"] == {
+        "registry.example.com/team/*": "/etc/imgdigest/keys/cosign.pub"
+    }
+    # without the value, nothing is mounted
+    pod = by_kind(template([]), "Deployment")[0]["spec"]["template"]["spec"]
+    assert "signature-keys" not in {v["name"] for v in pod["volumes"]}
