@@ -187,9 +187,13 @@ def classify(m: Manifest, d: Descriptor, tag: str | None = None) -> tuple[str, s
     return "other", None
 
 
+def cosign_tag(digest: str, suffix: str) -> str:
+    """cosign's tag for what it attaches to ``digest``: ``sha256:abc`` -> ``sha256-abc.sig``."""
+    return f"{schema_tag(digest)}.{suffix}"
+
+
 def cosign_tags(digest: str) -> list[str]:
-    algo, _, hexpart = digest.partition(":")
-    return [f"{algo}-{hexpart}.{s}" for s in COSIGN_SUFFIXES]
+    return [cosign_tag(digest, s) for s in COSIGN_SUFFIXES]
 
 
 def schema_tag(digest: str) -> str:

@@ -18,6 +18,7 @@ from imgdigest.digest import Digest
 from imgdigest.errors import NotFoundError
 from imgdigest.media import OCI_CONFIG, OCI_MANIFEST, Descriptor, Manifest
 from imgdigest.reference import Reference
+from imgdigest.referrers import cosign_tag
 from imgdigest.resolver import AsyncResolver
 
 SIGNATURE_ANNOTATION = "dev.cosignproject.cosign/signature"
@@ -28,13 +29,8 @@ MAX_PAYLOAD_BYTES = 8 * 1024 * 1024
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
 
-def tag_for(digest: str, suffix: str) -> str:
-    """``sha256:abc…`` → ``sha256-abc….sig`` (cosign's ``triangulate``)."""
-    return digest.replace(":", "-", 1) + "." + suffix
-
-
 def tag_ref(ref: Reference, digest: str, suffix: str) -> Reference:
-    return ref.without_digest().with_tag(tag_for(digest, suffix))
+    return ref.without_digest().with_tag(cosign_tag(digest, suffix))
 
 
 @dataclass(frozen=True)

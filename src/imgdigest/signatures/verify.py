@@ -25,6 +25,7 @@ from imgdigest.errors import (
     WrongSubjectError,
 )
 from imgdigest.reference import Reference
+from imgdigest.referrers import cosign_tag
 from imgdigest.resolver import AsyncResolver
 from imgdigest.signatures import dsse, keys, payload, storage
 
@@ -112,7 +113,7 @@ class VerifyReport:
             found = self._kind_checks(kind)
             if any(c.valid for c in found):
                 continue
-            tag = storage.tag_for(self.digest, "att" if kind == "attestation" else "sig")
+            tag = cosign_tag(self.digest, "att" if kind == "attestation" else "sig")
             if not found:
                 return NoSignatureError(
                     f"{where}: no {kind} (nothing at tag {tag})",
