@@ -137,8 +137,15 @@ class Pusher:
 
     async def manifest_digest(self, ref: str) -> str | None:
         """The digest a tag or digest names in this repository, or None if absent."""
-        status, headers, _ = await self._call(
-            "HEAD",
+        found = await self._manifest("HEAD", ref)
+        if found is None:
+            return None
+        return found[0].get("docker-content-digest") or (ref if ":" in ref else None)
+
+    async def _manifest(self, method: str, ref: str) -> tuple[dict[str, str], bytes] | None:
+        """Headers and body of a manifest request by tag or digest; None when absent."""
+        status, headers, body = await self._call(
+            method,
             f"/v2/{self._repo}/manifests/{quote(ref, safe=':')}",
             headers={"Accept": MANIFEST_ACCEPT},
             purpose="manifest",
@@ -147,7 +154,7 @@ class Pusher:
             return None
         if status != 200:
             raise status_error(status, f"{self.endpoint.name}:{ref}")
-        return headers.get("docker-content-digest") or (ref if ":" in ref else None)
+        return headers, body
 
     # -- blobs -----------------------------------------------------------------------
     async def mount(self, digest: str, from_repo: str) -> str | None:
@@ -269,17 +276,8 @@ class Pusher:
     # -- manifests -------------------------------------------------------------------
     async def get_manifest(self, ref: str) -> bytes | None:
         """A manifest's bytes by tag (None if absent); the caller verifies what it needs."""
-        status, _, body = await self._call(
-            "GET",
-            f"/v2/{self._repo}/manifests/{quote(ref, safe=':')}",
-            headers={"Accept": MANIFEST_ACCEPT},
-            purpose="manifest",
-        )
-        if status == 404:
-            return None
-        if status != 200:
-            raise status_error(status, f"{self.endpoint.name}:{ref}")
-        return body
+        found = await self._manifest("GET", ref)
+        return None if found is None else found[1]
 
     async def put_manifest(
         self, ref: str, raw: bytes, media_type: str, digest: str
