@@ -29,6 +29,7 @@ import sys
 import tarfile
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.harness import RegistryServer, build_image, build_index, push_built
@@ -95,6 +96,45 @@ def big_image(platform: tuple[str, str, str], layer_bytes: int, seed: str):
     )
 
 
+Row = tuple[str, float, tuple[int, int], float, tuple[int, int]]
+
+
+def compare(
+    tools: dict[str, Callable[[str], list[str]]], runs: int, tmp: Path, env: dict[str, str]
+) -> list[Row]:
+    """Each tool copies twice into a fresh, empty registry per run: wall times and what the
+    registry received, medians over ``runs``. The tools alternate, so all meet the same
+    machine load."""
+    timings: dict[str, tuple[list[float], list[float], list[tuple[int, int]]]] = {
+        name: ([], [], []) for name in tools
+    }
+    for n in range(runs):
+        for i, (name, cmd) in enumerate(tools.items()):
+            work = tmp / f"dst-{n}-{i}"
+            work.mkdir()
+            with RegistryServer("http", workdir=work) as dst:
+                first, second, counts = timings[name]
+                dst.reset_count()
+                first.append(run(cmd(dst.host), env))
+                counts.append(received(dst))
+                dst.reset_count()
+                second.append(run(cmd(dst.host), env))
+                counts.append(received(dst))
+    return [
+        (name, statistics.median(f), c[0], statistics.median(s2), c[1])
+        for name, (f, s2, c) in timings.items()
+    ]
+
+
+def print_rows(rows: list[Row], width: int) -> None:
+    print(
+        f"{'tool':<{width}} {'1st s':>6} {'reqs':>5} {'uploads':>7} "
+        f"{'2nd s':>6} {'reqs':>5} {'uploads':>7}"
+    )
+    for name, w1, (r1, u1), w2, (r2, u2) in rows:
+        print(f"{name:<{width}} {w1:>6.2f} {r1:>5} {u1:>7} {w2:>6.2f} {r2:>5} {u2:>7}")
+
+
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--layer-mb", type=float, default=10.0)
@@ -124,33 +164,8 @@ def main(argv: list[str]) -> int:
                     f"docker://{src.host}/bench/app:1.0", f"docker://{host}/bench/app:1.0",
                 ],
             }  # fmt: skip
-            timings: dict[str, tuple[list[float], list[float], list[tuple[int, int]]]] = {
-                name: ([], [], []) for name in tools
-            }
-            # Each run copies into a fresh, empty registry; the tools alternate, so both
-            # meet the same machine load.
-            for n in range(args.runs):
-                for name, cmd in tools.items():
-                    work = Path(tmp) / f"dst-{n}-{name.split()[0]}"
-                    work.mkdir()
-                    with RegistryServer("http", workdir=work) as dst:
-                        first, second, counts = timings[name]
-                        dst.reset_count()
-                        first.append(run(cmd(dst.host), env))
-                        counts.append(received(dst))
-                        dst.reset_count()
-                        second.append(run(cmd(dst.host), env))
-                        counts.append(received(dst))
-            rows = [
-                (name, statistics.median(f), c[0], statistics.median(s2), c[1])
-                for name, (f, s2, c) in timings.items()
-            ]
-    print(
-        f"{'tool':<20} {'1st s':>6} {'reqs':>5} {'uploads':>7} "
-        f"{'2nd s':>6} {'reqs':>5} {'uploads':>7}"
-    )
-    for name, w1, (r1, u1), w2, (r2, u2) in rows:
-        print(f"{name:<20} {w1:>6.2f} {r1:>5} {u1:>7} {w2:>6.2f} {r2:>5} {u2:>7}")
+            rows = compare(tools, args.runs, Path(tmp), env)
+    print_rows(rows, 20)
     return 0
 
 

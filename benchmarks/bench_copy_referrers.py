@@ -23,12 +23,11 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import statistics
 import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.bench_copy import big_image, received, run
+from benchmarks.bench_copy import big_image, compare, print_rows
 from tests.harness import RegistryServer, build_index, push_built
 from tests.harness.images import DEFAULT_PLATFORMS, build_attestation
 from tests.harness.referrers import (
@@ -81,31 +80,8 @@ def main(argv: list[str]) -> int:
                     f"docker://{source}", f"docker://{host}/bench/app:1.0",
                 ],
             }  # fmt: skip
-            timings: dict[str, tuple[list[float], list[float], list[tuple[int, int]]]] = {
-                name: ([], [], []) for name in tools
-            }
-            for n in range(args.runs):
-                for i, (name, cmd) in enumerate(tools.items()):
-                    work = Path(tmp) / f"dst-{n}-{i}"
-                    work.mkdir()
-                    with RegistryServer("http", workdir=work) as dst:
-                        first, second, counts = timings[name]
-                        dst.reset_count()
-                        first.append(run(cmd(dst.host), env))
-                        counts.append(received(dst))
-                        dst.reset_count()
-                        second.append(run(cmd(dst.host), env))
-                        counts.append(received(dst))
-            rows = [
-                (name, statistics.median(f), c[0], statistics.median(s2), c[1])
-                for name, (f, s2, c) in timings.items()
-            ]
-    print(
-        f"{'tool':<26} {'1st s':>6} {'reqs':>5} {'uploads':>7} "
-        f"{'2nd s':>6} {'reqs':>5} {'uploads':>7}"
-    )
-    for name, w1, (r1, u1), w2, (r2, u2) in rows:
-        print(f"{name:<26} {w1:>6.2f} {r1:>5} {u1:>7} {w2:>6.2f} {r2:>5} {u2:>7}")
+            rows = compare(tools, args.runs, Path(tmp), env)
+    print_rows(rows, 26)
     return 0
 
 
