@@ -22,12 +22,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from benchmarks.bench_check import measure_all, table
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -153,19 +153,6 @@ def ensure(pods: int) -> tuple[Path, Path]:
     return pod_file, wl_file
 
 
-def measure(cmd: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one child process."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    assert proc.stderr is not None
-    err = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) not in (0, 1):
-        raise SystemExit(f"failed: {' '.join(cmd)}\n{err.decode()[-2000:]}")
-    return elapsed, usage.ru_maxrss / 1024
-
-
 def bench(pods: int, runs: int) -> list[tuple[str, str, float, float]]:
     python = sys.executable
     pod_file, wl_file = ensure(pods)
@@ -186,28 +173,7 @@ def bench(pods: int, runs: int) -> list[tuple[str, str, float, float]]:
         "imgdigest audit --offline (pods only)": [*audit, str(pod_file)],
         "(imgdigest audit of an empty list: start-up alone)": [*audit, str(empty)],
     }
-    times: dict[str, list[float]] = {name: [] for name in commands}
-    rss: dict[str, float] = dict.fromkeys(commands, 0.0)
-    for _ in range(runs):
-        for name, cmd in commands.items():
-            seconds, peak = measure(cmd)
-            times[name].append(seconds)
-            rss[name] = max(rss[name], peak)
-    return [(label, name, statistics.median(times[name]), rss[name]) for name in commands]
-
-
-def table(rows: list[tuple[str, str, float, float]]) -> str:
-    out = [
-        "| input | command | median wall (s) | × json.load | peak RSS (MB) |",
-        "|---|---|---:|---:|---:|",
-    ]
-    base: dict[str, float] = {}
-    for label, name, seconds, rss in rows:
-        base.setdefault(label, seconds)
-        out.append(
-            f"| {label} | {name} | {seconds:.2f} | {seconds / base[label]:.2f} | {rss:.0f} |"
-        )
-    return "\n".join(out)
+    return measure_all(label, commands, runs)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -222,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{os.cpu_count()} CPUs shared with other work, load average {load} at the end; "
         f"Python {sys.version.split()[0]}, {time.strftime('%Y-%m-%d')}):\n"
     )
-    print(table(rows))
+    print(table(rows, "json.load"))
     return 0
 
 

@@ -77,6 +77,14 @@ def bench(label: str, root: Path, runs: int) -> list[tuple[str, str, float, floa
         "imgdigest check --parse-all": [*check, "--parse-all", str(root)],
         "(imgdigest check of an empty file: start-up alone)": [*check, str(empty)],
     }
+    return measure_all(label, commands, runs)
+
+
+def measure_all(
+    label: str, commands: dict[str, list[str]], runs: int
+) -> list[tuple[str, str, float, float]]:
+    """Median wall time and the highest peak RSS of each command, the commands interleaved
+    so all meet the same machine load; the first command is the peer the table divides by."""
     times: dict[str, list[float]] = {name: [] for name in commands}
     rss: dict[str, float] = dict.fromkeys(commands, 0.0)
     for _ in range(runs):
@@ -87,9 +95,9 @@ def bench(label: str, root: Path, runs: int) -> list[tuple[str, str, float, floa
     return [(label, name, statistics.median(times[name]), rss[name]) for name in commands]
 
 
-def table(rows: list[tuple[str, str, float, float]]) -> str:
+def table(rows: list[tuple[str, str, float, float]], peer: str = "libyaml") -> str:
     out = [
-        "| input | command | median wall (s) | × libyaml | peak RSS (MB) |",
+        f"| input | command | median wall (s) | × {peer} | peak RSS (MB) |",
         "|---|---|---:|---:|---:|",
     ]
     base: dict[str, float] = {}
