@@ -157,20 +157,20 @@ class AsyncClient:
         from their layouts and archives.
         """
         items = list(refs)
-        remote = [r for r in items if not (isinstance(r, str) and is_local(r))]
-        answers: dict[int, Resolution | ImgdigestError] = {}
+        remote = [n for n, r in enumerate(items) if not (isinstance(r, str) and is_local(r))]
+        answers: list[Resolution | ImgdigestError | None] = [None] * len(items)
         if remote:
-            got = await self.resolver.resolve_many(remote, platform, children)
-            positions = [n for n, r in enumerate(items) if r in remote]
-            answers.update(zip(positions, got, strict=True))
+            got = await self.resolver.resolve_many([items[n] for n in remote], platform, children)
+            for n, answer in zip(remote, got, strict=True):
+                answers[n] = answer
         for n, item in enumerate(items):
-            if n in answers:
+            if answers[n] is not None:
                 continue
             try:
                 answers[n] = await self.resolve(item, platform, children=children)
             except ImgdigestError as exc:
                 answers[n] = exc
-        return [answers[n] for n in range(len(items))]
+        return answers  # type: ignore[return-value]  # every slot was filled above
 
     # -- inspecting -------------------------------------------------------------------
 
