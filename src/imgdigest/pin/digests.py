@@ -62,6 +62,31 @@ class DigestSource:
         )
         return entry.digest
 
+    def _known(self, target: Target) -> Answer | None:
+        """The lock's answer; offline or with no resolver, a miss is an error; else None."""
+        hit = self._from_lock(target)
+        if hit is not None:
+            self.from_lock += 1
+            return hit
+        if self.options.offline or self.resolver is None:
+            return NotFoundError(
+                "not in the lock file (offline)"
+                if self.options.lock is not None
+                else "offline and no lock file"
+            )
+        return None
+
+    def answer_known(
+        self, targets: Sequence[Target], answers: dict[tuple[str, str, str | None], Answer]
+    ) -> None:
+        """Add to ``answers`` what the lock says of ``targets`` not yet answered (offline:
+        every one), so a run can plan file by file and still ask once per reference."""
+        for t in targets:
+            if t.key not in answers:
+                known = self._known(t)
+                if known is not None:
+                    answers[t.key] = known
+
     async def answer(self, targets: Sequence[Target]) -> dict[tuple[str, str, str | None], Answer]:
         unique: dict[tuple[str, str, str | None], Target] = {}
         for t in targets:
@@ -69,16 +94,9 @@ class DigestSource:
         answers: dict[tuple[str, str, str | None], Answer] = {}
         remaining: list[Target] = []
         for key, t in unique.items():
-            hit = self._from_lock(t)
-            if hit is not None:
-                answers[key] = hit
-                self.from_lock += 1
-            elif self.options.offline or self.resolver is None:
-                answers[key] = NotFoundError(
-                    "not in the lock file (offline)"
-                    if self.options.lock is not None
-                    else "offline and no lock file"
-                )
+            known = self._known(t)
+            if known is not None:
+                answers[key] = known
             else:
                 remaining.append(t)
         if remaining:

@@ -3,10 +3,16 @@
 Planning and writing are apart so a caller can show the diff, refuse on any failure, or
 write only the files that are whole (``partial``); the plan keeps the verified edits,
 not the new texts, and makes each file's new text only when it is shown or written.
+
+A plan of files read from disk lets go of each file's text once it is planned
+(``FilePlan.release``) and keeps a hash of the bytes read: the diff and the write read
+the file again and refuse it if it changed in between, so a run holds one file's text at
+a time however large the tree.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -15,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from imgdigest.display import safe
 from imgdigest.documents import STDIN, FileScan, ImageSite, Note
 from imgdigest.edits import Edit, apply_edits, edits_diff
-from imgdigest.errors import ImgdigestError
+from imgdigest.errors import DocumentError, ImgdigestError
 from imgdigest.files import Replacement, replace_files
 from imgdigest.reference import Reference
 
@@ -42,7 +48,7 @@ class PinOptions:
 DEFAULT_PIN = PinOptions()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Change:
     """One span rewritten."""
 
@@ -105,6 +111,8 @@ class FilePlan:
     #: the verified edits; the new text is made from them on demand, so a run over a
     #: large tree holds each file's text once, not twice
     edits: list[Edit] = field(default_factory=list)
+    #: SHA-256 of the bytes the edits were planned on, once ``release`` let the text go
+    read_digest: bytes | None = None
 
     @property
     def file(self) -> str:
@@ -114,17 +122,62 @@ class FilePlan:
     def changed(self) -> bool:
         return bool(self.edits)
 
+    def release(self) -> None:
+        """Let go of the text and sites of a file read from disk; keep what proves it unchanged.
+
+        The diff and the write then read the file again (``text_and_bytes``).
+        """
+        scan = self.scan
+        if scan.text is None or scan.path is None or scan.file == STDIN:
+            return
+        if self.edits:
+            self.read_digest = hashlib.sha256(scan.text.encode(scan.encoding)).digest()
+        scan.text = None
+        scan.sites = []
+
+    def text_and_bytes(self) -> tuple[str, bytes] | None:
+        """The text the edits apply to and its bytes (read again if released); None if none.
+
+        Raises ``DocumentError`` naming the file when it changed since it was planned.
+        """
+        scan = self.scan
+        if scan.text is not None:
+            return scan.text, scan.text.encode(scan.encoding)
+        if self.read_digest is None or scan.path is None:
+            return None
+        try:
+            data = scan.path.read_bytes()
+        except OSError as exc:
+            raise DocumentError(
+                f"{scan.file}: cannot read it back: {exc.strerror or exc}", file=scan.file
+            ) from None
+        if hashlib.sha256(data).digest() != self.read_digest:
+            raise DocumentError(
+                f"{scan.file}: changed while being pinned; left alone", file=scan.file
+            )
+        return data.decode(scan.encoding), data
+
+    def _text(self) -> str | None:
+        if self.scan.text is not None or self.read_digest is None:
+            return self.scan.text
+        read = self.text_and_bytes()
+        return read[0] if read is not None else None
+
     @property
     def new_text(self) -> str | None:
         """The file's text with the edits made (its text as read when there are none)."""
-        if self.scan.text is None or not self.edits:
-            return self.scan.text
-        return apply_edits(self.scan.text, self.edits)
+        text = self._text()
+        if text is None or not self.edits:
+            return text
+        return apply_edits(text, self.edits)
 
     def diff(self) -> str:
-        if not self.changed or self.scan.text is None:
+        if not self.changed:
             return ""
-        return edits_diff(self.scan.text, self.edits, safe(self.file))  # names never drive a tty
+        text = self._text()
+        if text is None:
+            return ""
+        return edits_diff(text, self.edits, safe(self.file))  # names never drive a tty
 
 
 @dataclass
@@ -185,10 +238,13 @@ class PinPlan:
     def replacements(self, partial: bool = False) -> Iterator[Replacement]:
         """The new contents, made one file at a time as the writer asks for them."""
         for fp in self.writable(partial):
-            new, old = fp.new_text, fp.scan.text
-            assert new is not None and old is not None and fp.scan.path is not None
+            read = fp.text_and_bytes()
+            assert read is not None and fp.scan.path is not None
+            text, old = read
+            new = apply_edits(text, fp.edits)
+            del text
             codec = fp.scan.encoding  # a UTF-16 file is written back in UTF-16, BOM and all
-            yield Replacement(fp.scan.path, new.encode(codec), old.encode(codec))
+            yield Replacement(fp.scan.path, new.encode(codec), old)
 
     def write(self, partial: bool = False) -> list[str]:
         """Write every changed file atomically (all renamed only once all are staged)."""

@@ -2,12 +2,28 @@
 
 One file's failure (a refused edit, an internal error) stays that file's: the others
 keep their pins.
+
+Offline, the lock answers every reference, so ``plan_paths`` plans each file as it is
+read and lets its text go (the diff and the write read it again): memory follows the
+largest file and the edits, not the tree.
+
+Verifying an edit costs no parse where the edit provably cannot change the structure
+(``_in_place``): a one-line plain or quoted scalar whose new text is the expected image,
+written only in characters that cannot end, open or escape a scalar. YAML's scanner
+reads left to right, so the text before the edit reads as before; such a value is
+scanned to the same end, and the text after it is unchanged. Any other edit (Helm and
+kustomize keys, Dockerfiles, escapes, an unexpected character) has the whole file
+scanned again, as every edit once had.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Coroutine, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
+
+import yaml
+from yaml.nodes import ScalarNode
 
 from imgdigest import platform as platforms
 from imgdigest.documents import (
@@ -126,21 +142,100 @@ def _finish(
     if not edits:
         return
     assert scan.text is not None
-    try:
-        new_text = apply_edits(scan.text, edits)
-    except UsageError as exc:
-        plan.failures.append(Failure(scan.file, None, "-", str(exc), exc.exit_code))
-        plan.changes.clear()
-        return
-    # Sites sharing a span with an edited one (anchors) read the new value too.
-    by_span = {(t.start, t.end): id(t.site) for t in targets if id(t.site) in expected}
-    if options.verify:
+    if options.verify and not _all_in_place(scan.text, targets, edits, expected):
+        try:
+            new_text = apply_edits(scan.text, edits)
+        except UsageError as exc:
+            plan.failures.append(Failure(scan.file, None, "-", str(exc), exc.exit_code))
+            plan.changes.clear()
+            return
+        # Sites sharing a span with an edited one (anchors) read the new value too.
+        by_span = {(t.start, t.end): id(t.site) for t in targets if id(t.site) in expected}
         problem = _verify(scan, new_text, expected, by_span, finder)
+        del new_text
         if problem is not None:
             plan.failures.append(Failure(scan.file, problem[0], problem[1], problem[2], 1))
             plan.changes.clear()
             return
+    elif not options.verify:
+        try:
+            _no_overlap(scan.text, edits)
+        except UsageError as exc:
+            plan.failures.append(Failure(scan.file, None, "-", str(exc), exc.exit_code))
+            plan.changes.clear()
+            return
     plan.edits = edits
+
+
+#: Characters of a reference that nothing in YAML reads as the end of a scalar, an
+#: escape, a comment or a flow indicator; the first must not be an indicator either.
+_SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@+-]*")
+_STR = "tag:yaml.org,2002:str"
+_RESOLVER = yaml.resolver.Resolver()
+
+
+def _in_place(text: str, target: Target, new: str, want: str) -> bool:
+    """Whether replacing ``target``'s span by ``new`` provably changes nothing but the
+    value of its scalar, which then reads ``want`` (see the module docstring)."""
+    site = target.site
+    raw = target.raw
+    return (
+        site.detail is None
+        and site.value_type == "str"
+        and site.quoting in ("plain", "single", "double")
+        and (target.start, target.end) == (site.start, site.end)
+        and new == want
+        and not new.endswith(":")  # before a space, a plain scalar would become a key
+        and _SAFE.fullmatch(new) is not None
+        and _SAFE.fullmatch(raw) is not None
+        and len(raw) == target.end - target.start
+        and text.startswith(raw, target.start)
+        and (
+            site.quoting != "plain"
+            or _RESOLVER.resolve(ScalarNode, new, (True, False)) == _STR
+        )
+    )
+
+
+def _no_overlap(text: str, edits: list[Edit]) -> None:
+    """Raise ``UsageError`` as ``apply_edits`` would, without making the new text."""
+    previous: Edit | None = None
+    for edit in sorted(set(edits), key=lambda e: (e.start, e.end)):
+        if not 0 <= edit.start <= edit.end <= len(text):
+            raise UsageError(f"edit {edit.start}:{edit.end} outside the text")
+        if previous is not None and edit.start < previous.end:
+            raise UsageError(
+                f"overlapping edits at characters {previous.start}:{previous.end} "
+                f"and {edit.start}:{edit.end}"
+            )
+        previous = edit
+
+
+def _all_in_place(
+    text: str, targets: list[Target], edits: list[Edit], expected: dict[int, str]
+) -> bool:
+    """Every edit provably in place and no two overlapping: no re-scan is needed."""
+    by_span: dict[tuple[int, int], str] = {}
+    for t in targets:
+        want = expected.get(id(t.site))
+        if want is None:
+            continue
+        by_span[(t.start, t.end)] = want
+    news = {(e.start, e.end): e.new for e in edits}
+    if len(news) != len(set(edits)):
+        return False  # one span, two different new texts
+    for t in targets:
+        span = (t.start, t.end)
+        if span not in news:
+            continue
+        want = by_span.get(span)
+        if want is None or not _in_place(text, t, news[span], want):
+            return False
+    try:
+        _no_overlap(text, edits)
+    except UsageError:
+        return False
+    return True
 
 
 def _verify(
@@ -167,6 +262,40 @@ def _verify(
     return None
 
 
+def _finish_guarded(
+    plan: FilePlan,
+    targets: list[Target],
+    answers: dict[tuple[str, str, str | None], Answer],
+    source: DigestSource,
+    options: PinOptions,
+    finder: FinderOptions,
+) -> None:
+    try:
+        _finish(plan, targets, answers, source.notes, options, finder)
+    except Exception as exc:  # one file's bug must not lose the others' pins
+        plan.edits.clear()
+        plan.changes.clear()
+        plan.failures.append(Failure(plan.file, None, "-", f"internal error: {exc!r}"))
+
+
+def _plan_streamed(
+    scans: Iterable[FileScan], options: PinOptions, finder: FinderOptions
+) -> PinPlan:
+    """Offline planning, one file at a time: the lock answers as each file is read, and
+    the file's text is let go once its edits are verified."""
+    source = DigestSource(options, None, None)
+    answers: dict[tuple[str, str, str | None], Answer] = {}
+    files: list[FilePlan] = []
+    for scan in scans:
+        plan, targets = _collect_guarded(scan, options)
+        source.answer_known(targets, answers)
+        _finish_guarded(plan, targets, answers, source, options, finder)
+        del targets
+        plan.release()
+        files.append(plan)
+    return PinPlan(files=files, resolved=len(answers), from_lock=source.from_lock)
+
+
 async def plan_scans(
     scans: Iterable[FileScan],
     options: PinOptions = DEFAULT_PIN,
@@ -181,12 +310,7 @@ async def plan_scans(
     answers_for = DigestSource(options, resolver, progress)
     answers = await answers_for.answer(all_targets)
     for plan, targets in collected:
-        try:
-            _finish(plan, targets, answers, answers_for.notes, options, finder)
-        except Exception as exc:  # one file's bug must not lose the others' pins
-            plan.edits.clear()
-            plan.changes.clear()
-            plan.failures.append(Failure(plan.file, None, "-", f"internal error: {exc!r}"))
+        _finish_guarded(plan, targets, answers, answers_for, options, finder)
     return PinPlan(
         files=[p for p, _ in collected],
         resolved=len(answers),
@@ -223,9 +347,9 @@ def plan_paths(
     """Find the images under ``paths`` and plan their pins (nothing is written)."""
     if options.platform:
         platforms.parse(options.platform)  # a bad specifier is a usage error up front
-    scans = list(find_images(paths, finder))
     if options.offline:
-        return run_offline(plan_scans(scans, options, None, finder=finder, progress=progress))
+        return _plan_streamed(find_images(paths, finder), options, finder)
+    scans = list(find_images(paths, finder))
     from imgdigest.resolver import run_with_resolver
 
     return run_with_resolver(
