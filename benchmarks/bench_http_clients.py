@@ -53,13 +53,15 @@ USER_AGENT = "imgdigest-bench"
 
 # What each client needs imported by its first request (asyncio already loaded).
 IMPORTS = {
+    "imgdigest": "import imgdigest.registry.http",
     "aiohttp": "import aiohttp, yarl",
     "h11": "import h11",
     "httptools": "import httptools",
     "httpcore": "import httpcore, httpcore._backends.anyio",
 }
 LABELS = {
-    "aiohttp": "aiohttp (as imgdigest uses it)",
+    "imgdigest": "imgdigest.registry.http (httptools, own pool)",
+    "aiohttp": "aiohttp (as imgdigest used it until now)",
     "h11": "h11 over asyncio streams",
     "httptools": "httptools parser over asyncio streams",
     "httpcore": "httpcore AsyncConnectionPool (anyio)",
@@ -96,6 +98,28 @@ class Pool:
     async def close(self) -> None:
         for writer in self.writers:
             writer.close()
+
+
+async def client_imgdigest(
+    host: str, port: int, limit: int
+) -> tuple[Head, Callable[[], int], Callable[[], Awaitable[None]]]:
+    from imgdigest.registry.http import HttpClient
+
+    client = HttpClient(timeout=30, user_agent=USER_AGENT, ca_file=None, per_host=limit)
+    base = f"http://{host}:{port}"
+    netloc = f"{host}:{port}"
+    headers = {"Accept": ACCEPT}
+
+    async def head(path: str) -> tuple[int, str | None]:
+        resp = await client.send("HEAD", base + path, headers, None, True, netloc)
+        status, digest = resp.status_code, resp.headers.get("docker-content-digest")
+        await resp.aclose()
+        return status, digest
+
+    def opened() -> int:
+        return sum(len(pool.open) for pool in client._pools.values())
+
+    return head, opened, client.aclose
 
 
 async def client_aiohttp(
@@ -259,6 +283,7 @@ async def client_httpcore(
 
 
 CLIENTS = {
+    "imgdigest": client_imgdigest,
     "aiohttp": client_aiohttp,
     "h11": client_h11,
     "httptools": client_httptools,

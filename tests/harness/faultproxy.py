@@ -16,11 +16,13 @@ A ``redirect_to`` fault usually points at a ``RecorderServer`` (``recorder.py``)
 from __future__ import annotations
 
 import collections
+import gzip
 import hashlib
 import json
 import re
 import threading
 import time
+import zlib
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 from urllib.parse import urlsplit
@@ -42,7 +44,13 @@ FaultKind = Literal[
     "truncate",
     "set_header",
     "replace_body",
+    "reframe",
+    "hang_up",
+    "garbage",
 ]
+# How a ``reframe`` fault sends a body: legal HTTP/1.1 framings and encodings the
+# distribution registry does not use for manifests, and two broken ones.
+Framing = Literal["chunked", "close", "gzip", "deflate", "chunked_cut", "gzip_cut"]
 HOP_BY_HOP = frozenset(
     {
         "connection",
@@ -86,6 +94,7 @@ class Fault:
     offset: int | None = None
     max_stall: float = 60.0
     body: bytes = b""
+    framing: Framing = "chunked"
     hits: int = 0
     released: threading.Event = field(default_factory=threading.Event, repr=False)
 
@@ -380,6 +389,39 @@ class FaultProxy:
         other content under a tag, as an attacker with write access to it would."""
         return self.add(Fault("replace_body", path, method, times, body=body))
 
+    def reframe(
+        self,
+        framing: Framing,
+        path: str | None = None,
+        method: str | tuple[str, ...] | None = "GET",
+        times: int | None = None,
+    ) -> Fault:
+        """Send the registry's body with another framing: ``chunked`` (in 1,000-byte
+        chunks), ``close`` (no length: the body ends when the connection does), ``gzip`` or
+        ``deflate`` (Content-Encoding); or broken: ``chunked_cut`` (half the chunks, then
+        hang up) and ``gzip_cut`` (a gzip stream missing its end, with an honest length)."""
+        return self.add(Fault("reframe", path, method, times, framing=framing))
+
+    def hang_up(
+        self,
+        path: str | None = None,
+        method: str | tuple[str, ...] | None = None,
+        times: int | None = 1,
+    ) -> Fault:
+        """Read the request, then close the connection without a word, as a server does
+        when it drops a kept-alive connection just as a request arrives."""
+        return self.add(Fault("hang_up", path, method, times))
+
+    def garbage(
+        self,
+        body: bytes = b"SSH-2.0-OpenSSH_9.2\r\n",
+        path: str | None = None,
+        method: str | tuple[str, ...] | None = None,
+        times: int | None = None,
+    ) -> Fault:
+        """Answer with ``body``, which is not HTTP, and close the connection."""
+        return self.add(Fault("garbage", path, method, times, body=body))
+
     # -- request path -------------------------------------------------------------
     def _take_faults(self, method: str, path: str) -> list[Fault]:
         """Faults that apply to this request; each one's ``times`` budget is spent here."""
@@ -443,6 +485,13 @@ def _make_handler(proxy: FaultProxy) -> type[QuietHandler]:
                 kinds.setdefault(fault.kind, fault)
                 if fault.kind == "delay":
                     time.sleep(fault.delay_ms / 1000)
+            if "hang_up" in kinds:
+                self.close_connection = True
+                return
+            if "garbage" in kinds:
+                self.wfile.write(kinds["garbage"].body)
+                self.close_connection = True
+                return
             stall = kinds.get("stall")
             if stall is not None and stall.phase == "headers":
                 proxy._wait(stall)
@@ -504,7 +553,7 @@ def _make_handler(proxy: FaultProxy) -> type[QuietHandler]:
             stream = (
                 not bodiless
                 and length is not None
-                and not ({"tamper_body", "truncate", "stall"} & kinds.keys())
+                and not ({"tamper_body", "truncate", "stall", "reframe"} & kinds.keys())
             )
             data = b""
             status = response.status_code
@@ -527,6 +576,10 @@ def _make_handler(proxy: FaultProxy) -> type[QuietHandler]:
                 data = data[: int(len(data) * fault.keep)]
                 if fault.honest_length:
                     announced = len(data)
+            reframe = kinds.get("reframe")
+            if reframe is not None and not bodiless:
+                self._send_reframed(status, headers, data, reframe.framing)
+                return
             if not bodiless and not stream:
                 headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
                 headers.append(("Content-Length", str(announced)))
@@ -549,6 +602,41 @@ def _make_handler(proxy: FaultProxy) -> type[QuietHandler]:
                 return
             self.wfile.write(data)
             if len(data) != announced:
+                self.close_connection = True
+
+        def _send_reframed(
+            self, status: int, headers: list[tuple[str, str]], data: bytes, framing: Framing
+        ) -> None:
+            headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+            if framing in ("gzip", "gzip_cut"):
+                data = gzip.compress(data)
+                if framing == "gzip_cut":
+                    data = data[:-8]  # no CRC, no length: the stream does not end
+                headers += [("Content-Encoding", "gzip"), ("Content-Length", str(len(data)))]
+            elif framing == "deflate":
+                data = zlib.compress(data)
+                headers += [("Content-Encoding", "deflate"), ("Content-Length", str(len(data)))]
+            elif framing == "close":
+                headers.append(("Connection", "close"))
+            else:
+                headers.append(("Transfer-Encoding", "chunked"))
+            self.send_response_only(status)
+            for name, value in headers:
+                self.send_header(name, value)
+            self.end_headers()
+            if framing in ("chunked", "chunked_cut"):
+                pieces = [data[i : i + 1000] for i in range(0, len(data), 1000)]
+                if framing == "chunked_cut":
+                    pieces = pieces[: max(1, len(pieces) // 2)]
+                for piece in pieces:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                if framing == "chunked":
+                    self.wfile.write(b"0\r\n\r\n")
+                else:
+                    self.close_connection = True
+                return
+            self.wfile.write(data)
+            if framing == "close":
                 self.close_connection = True
 
     return ProxyHandler
