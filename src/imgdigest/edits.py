@@ -11,10 +11,16 @@ from __future__ import annotations
 
 import bisect
 import difflib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import accumulate
 
 from imgdigest.errors import UsageError
+
+#: What ``str.splitlines`` breaks lines at, and the same less "\n".
+_BREAKS = re.compile("[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+_OTHER_BREAKS = re.compile("[\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +84,7 @@ def edits_diff(text: str, edits: Iterable[Edit], name: str, context: int = 3) ->
     if not ordered:
         return ""
     lines = text.splitlines(keepends=True)
-    starts = [0]
-    for line in lines:
-        starts.append(starts[-1] + len(line))
+    starts = list(accumulate(map(len, lines), initial=0))  # in C: a loop here was most of it
 
     def line_of(offset: int) -> int:
         return max(0, min(len(lines) - 1, bisect.bisect_right(starts, offset) - 1))
@@ -105,6 +109,23 @@ def edits_diff(text: str, edits: Iterable[Edit], name: str, context: int = 3) ->
         return ""
     name = name.lstrip("/")
     out = [f"--- a/{name}\n", f"+++ b/{name}\n"]
+    # Where every line ends in "\n" and nothing else breaks lines, no line is marked
+    # "No newline" and a run of lines is prefixed and joined in one call.
+    plain = (
+        text.endswith("\n")
+        and _OTHER_BREAKS.search(text) is None
+        and not any(_BREAKS.search(e.new) for e in ordered)
+        and "\n" not in name
+    )
+
+    def put(prefix: str, run: list[str]) -> None:
+        if not run:
+            return
+        if plain:
+            out.append(prefix + prefix.join(run))
+        else:
+            out.extend(prefix + line for line in run)
+
     shift = 0  # new line number minus old, before the current hunk
     hunk: list[tuple[int, int, list[str]]] = [blocks[0]]
     for block in [*blocks[1:], None]:
@@ -119,15 +140,15 @@ def edits_diff(text: str, edits: Iterable[Edit], name: str, context: int = 3) ->
         )
         at = lo
         for a, b, new in hunk:
-            out.extend(" " + line for line in lines[at:a])
-            out.extend("-" + line for line in lines[a:b])
-            out.extend("+" + line for line in new)
+            put(" ", lines[at:a])
+            put("-", lines[a:b])
+            put("+", new)
             at = b
-        out.extend(" " + line for line in lines[at:hi])
+        put(" ", lines[at:hi])
         shift += grown
         if block is not None:
             hunk = [block]
-    return "".join(_marked(line) for line in out)
+    return "".join(out) if plain else "".join(_marked(line) for line in out)
 
 
 def _block(

@@ -82,10 +82,11 @@ class DigestSource:
         """Add to ``answers`` what the lock says of ``targets`` not yet answered (offline:
         every one), so a run can plan file by file and still ask once per reference."""
         for t in targets:
-            if t.key not in answers:
+            key = t.key
+            if key not in answers:
                 known = self._known(t)
                 if known is not None:
-                    answers[t.key] = known
+                    answers[key] = known
 
     async def answer(self, targets: Sequence[Target]) -> dict[tuple[str, str, str | None], Answer]:
         unique: dict[tuple[str, str, str | None], Target] = {}

@@ -9,6 +9,8 @@ its chart reads it: the digest key when the map has one, else ``tag: TAG@DIGEST`
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from imgdigest import reference as references
 from imgdigest.documents import HelmImage, ImageSite, KustomizeImage, Note, Scalar
 from imgdigest.pin.plan import Mode, PinOptions, Target
@@ -36,7 +38,19 @@ def pinned_state(site: ImageSite) -> tuple[Reference | None, str | None]:
             detail.tag.value if detail.tag is not None else None,
             (detail.digest.value if detail.digest is not None else None) or None,
         )
-    return reference_state(site.image)
+    return _image_state(site.image)
+
+
+@lru_cache(maxsize=4096)
+def _image_state(image: str) -> tuple[Reference | None, str | None]:
+    """``reference_state``, remembered: a tree names a few images thousands of times, and
+    a ``Reference`` is immutable, so every site naming one can share its parse."""
+    return reference_state(image)
+
+
+@lru_cache(maxsize=4096)
+def _normalized(image: str) -> Reference:
+    return references.normalize(image)
 
 
 def _kustomize_target(
@@ -103,7 +117,7 @@ def site_target(site: ImageSite, options: PinOptions) -> Target | Note | None:
     if tagged is None:
         if current is not None:
             return site_note(site, "pinned without a tag, nothing to update from")
-        tagged = references.normalize(site.image)
+        tagged = _normalized(site.image)
     mode: Mode = "update" if current else "pin"
     return Target(site, mode, tagged, current, site.start, site.end, site.raw)
 
