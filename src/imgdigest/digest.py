@@ -29,7 +29,6 @@ A :class:`Digest` is validated on construction, so holding one means ``hasher()`
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -134,10 +133,14 @@ class Digest:
     @classmethod
     def of(cls, data: bytes, algorithm: str = CANONICAL_ALGORITHM) -> Digest:
         """Digest of ``data`` with ``algorithm``."""
+        import hashlib  # here: loading OpenSSL is 2.5 ms of a start-up that hashes nothing
+
         return cls(algorithm, hashlib.new(check_algorithm(algorithm), data).hexdigest())
 
     def hasher(self) -> _Hash:
         """A fresh ``hashlib`` object for this digest's algorithm."""
+        import hashlib
+
         return hashlib.new(self.algorithm)
 
     def verifier(self) -> Verifier:

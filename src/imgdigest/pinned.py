@@ -24,16 +24,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from imgdigest import reference as references
 from imgdigest.digest import ALGORITHMS
-from imgdigest.reference import (
-    ANCHORED_NAME_RE,
-    ANCHORED_TAG_RE,
-    NAME_TOTAL_LENGTH_MAX,
-    Reference,
-)
+from imgdigest.reference import NAME_TOTAL_LENGTH_MAX, PATTERNS, Reference
 
 #: The template's own test for "has a digest" (searched, not anchored).
 GATEKEEPER_DIGEST_PATTERN = "@[a-z0-9]+([+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+"
@@ -45,13 +40,30 @@ _STRICT_DIGEST = "|".join(
 #: A reference with a digest valid for its algorithm, by the distribution grammar.
 #: Groups: 1 domain, 2 remote name (at most 255 characters), 3 digest. RE2-compatible,
 #: so the ``--strict`` Rego uses the same text; match it whole (``fullmatch``/``^$``).
-STRICT_REFERENCE_PATTERN = (
-    ANCHORED_NAME_RE.pattern + f"(?::{ANCHORED_TAG_RE.pattern})?@({_STRICT_DIGEST})"
-)
+_NAME_AND_TAG = PATTERNS["ANCHORED_NAME_RE"] + f"(?::{PATTERNS['ANCHORED_TAG_RE']})?"
+STRICT_REFERENCE_PATTERN = _NAME_AND_TAG + f"@({_STRICT_DIGEST})"
 #: The name and tag are fine, whatever follows the ``@``: the digest is what is wrong.
-NAME_THEN_DIGEST_PATTERN = ANCHORED_NAME_RE.pattern + f"(?::{ANCHORED_TAG_RE.pattern})?@[^@]*"
-STRICT_REFERENCE = re.compile(STRICT_REFERENCE_PATTERN)
-NAME_THEN_DIGEST = re.compile(NAME_THEN_DIGEST_PATTERN)
+NAME_THEN_DIGEST_PATTERN = _NAME_AND_TAG + "@[^@]*"
+
+#: Compiled on first use (1 ms): only ``--strict`` and the webhook's strict mode need them.
+_LAZY = {"STRICT_REFERENCE": STRICT_REFERENCE_PATTERN, "NAME_THEN_DIGEST": NAME_THEN_DIGEST_PATTERN}
+
+if TYPE_CHECKING:
+    STRICT_REFERENCE: re.Pattern[str]
+    NAME_THEN_DIGEST: re.Pattern[str]
+
+
+def __getattr__(name: str) -> re.Pattern[str]:
+    pattern = _LAZY.get(name)
+    if pattern is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    compiled = globals()[name] = re.compile(pattern)
+    return compiled
+
+
+def _strict(name: str) -> re.Pattern[str]:
+    found: re.Pattern[str] | None = globals().get(name)
+    return found if found is not None else __getattr__(name)
 
 #: What the strict rule finds wrong (also ``check``'s rule names).
 StrictProblem = Literal["invalid-digest", "invalid-reference"]
@@ -87,10 +99,10 @@ def has_digest(image: str) -> bool:
 
 def strict_problem(image: str) -> StrictProblem | None:
     """What the strict rule finds wrong with an image that has a digest, if anything."""
-    match = STRICT_REFERENCE.fullmatch(image)
+    match = _strict("STRICT_REFERENCE").fullmatch(image)
     if match is not None and len(match.group(2)) <= NAME_TOTAL_LENGTH_MAX:
         return None
-    if NAME_THEN_DIGEST.fullmatch(image) is not None:
+    if _strict("NAME_THEN_DIGEST").fullmatch(image) is not None:
         return "invalid-digest"
     return "invalid-reference"
 

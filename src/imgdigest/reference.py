@@ -52,6 +52,7 @@ import dataclasses
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from imgdigest.digest import Digest
 from imgdigest.errors import InvalidDigestError, InvalidReferenceError, UsageError
@@ -144,19 +145,50 @@ _DIGEST = (
 _IDENTIFIER = r"[a-f0-9]{64}"
 _NAME = _optional(_DOMAIN, "/") + _REMOTE_NAME
 
-ANCHORED_DOMAIN_RE = re.compile(_DOMAIN)
-"""A registry host with optional port."""
-ANCHORED_NAME_RE = re.compile(_optional(_capture(_DOMAIN), "/") + _capture(_REMOTE_NAME))
-"""A repository name; groups: domain (or None), remote name."""
-REFERENCE_RE = re.compile(
-    _capture(_NAME) + _optional(":", _capture(_TAG)) + _optional("@", _capture(_DIGEST))
-)
-"""A full reference; groups: name, tag (or None), digest (or None)."""
-ANCHORED_TAG_RE = re.compile(_TAG)
-ANCHORED_DIGEST_RE = re.compile(_DIGEST)
-"""The generic digest shape; per-algorithm length is checked by imgdigest.digest."""
-ANCHORED_IDENTIFIER_RE = re.compile(_IDENTIFIER)
-_ANCHORED_REMOTE_NAME_RE = re.compile(_REMOTE_NAME)
+#: The grammar's expressions by name, compiled on first use (``__getattr__``): together
+#: they take 2 ms to compile, which a command that parses no reference need not spend.
+PATTERNS: dict[str, str] = {
+    # a registry host with optional port
+    "ANCHORED_DOMAIN_RE": _DOMAIN,
+    # a repository name; groups: domain (or None), remote name
+    "ANCHORED_NAME_RE": _optional(_capture(_DOMAIN), "/") + _capture(_REMOTE_NAME),
+    # a full reference; groups: name, tag (or None), digest (or None)
+    "REFERENCE_RE": (
+        _capture(_NAME) + _optional(":", _capture(_TAG)) + _optional("@", _capture(_DIGEST))
+    ),
+    "ANCHORED_TAG_RE": _TAG,
+    # the generic digest shape; per-algorithm length is checked by imgdigest.digest
+    "ANCHORED_DIGEST_RE": _DIGEST,
+    "ANCHORED_IDENTIFIER_RE": _IDENTIFIER,
+    "_ANCHORED_REMOTE_NAME_RE": _REMOTE_NAME,
+    "_TAG_RE": r"[\w][\w.-]{0,127}",
+    "_COMPONENT_RE": r"[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*",
+    "_DIGEST_SHAPE_RE": r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}",
+}
+
+if TYPE_CHECKING:
+    ANCHORED_DOMAIN_RE: re.Pattern[str]
+    ANCHORED_NAME_RE: re.Pattern[str]
+    REFERENCE_RE: re.Pattern[str]
+    ANCHORED_TAG_RE: re.Pattern[str]
+    ANCHORED_DIGEST_RE: re.Pattern[str]
+    ANCHORED_IDENTIFIER_RE: re.Pattern[str]
+    _ANCHORED_REMOTE_NAME_RE: re.Pattern[str]
+
+
+def __getattr__(name: str) -> re.Pattern[str]:
+    """``ANCHORED_NAME_RE`` and the others, compiled once on first use."""
+    pattern = PATTERNS.get(name)
+    if pattern is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    compiled = globals()[name] = re.compile(pattern)
+    return compiled
+
+
+def _re(name: str) -> re.Pattern[str]:
+    """A grammar expression from inside this module (globals do not call ``__getattr__``)."""
+    found: re.Pattern[str] | None = globals().get(name)
+    return found if found is not None else __getattr__(name)
 
 
 class ReferenceSyntaxError(InvalidReferenceError):
@@ -199,15 +231,15 @@ class Reference:
             if self.domain or self.tag is not None or self.digest is None:
                 raise _error(ERR_REFERENCE_INVALID_FORMAT, written, "no repository name")
         else:
-            if self.domain and ANCHORED_DOMAIN_RE.fullmatch(self.domain) is None:
+            if self.domain and _re("ANCHORED_DOMAIN_RE").fullmatch(self.domain) is None:
                 raise _error(ERR_REFERENCE_INVALID_FORMAT, written, "invalid registry host")
-            if _ANCHORED_REMOTE_NAME_RE.fullmatch(self.path) is None:
+            if _re("_ANCHORED_REMOTE_NAME_RE").fullmatch(self.path) is None:
                 raise _error(ERR_REFERENCE_INVALID_FORMAT, written, "invalid repository name")
             if len(self.path) > NAME_TOTAL_LENGTH_MAX:
                 raise _error(ERR_NAME_TOO_LONG, written)
-            if self.tag is not None and ANCHORED_TAG_RE.fullmatch(self.tag) is None:
+            if self.tag is not None and _re("ANCHORED_TAG_RE").fullmatch(self.tag) is None:
                 raise _error(ERR_TAG_INVALID_FORMAT, written)
-        if self.digest is not None and ANCHORED_DIGEST_RE.fullmatch(self.digest) is None:
+        if self.digest is not None and _re("ANCHORED_DIGEST_RE").fullmatch(self.digest) is None:
             raise _error(ERR_DIGEST_INVALID_FORMAT, written)
 
     @property
@@ -273,7 +305,7 @@ def _join(domain: str, path: str, tag: str | None, digest: str | None) -> str:
 
 
 def _split_name(name: str) -> tuple[str, str]:
-    match = ANCHORED_NAME_RE.fullmatch(name)
+    match = _re("ANCHORED_NAME_RE").fullmatch(name)
     if match is None:
         return "", name
     return match.group(1) or "", match.group(2)
@@ -297,10 +329,10 @@ def parse(s: str) -> Reference:
     """Parse ``s`` by the grammar alone, without Docker Hub defaults."""
     if not s:
         raise _error(ERR_NAME_EMPTY, s, "empty reference")
-    match = REFERENCE_RE.fullmatch(s)
+    match = _re("REFERENCE_RE").fullmatch(s)
     if match is None:
         lowered = s.lower()
-        if lowered != s and REFERENCE_RE.fullmatch(lowered) is not None:
+        if lowered != s and _re("REFERENCE_RE").fullmatch(lowered) is not None:
             raise _error(ERR_NAME_CONTAINS_UPPERCASE, s)
         raise _error(ERR_REFERENCE_INVALID_FORMAT, s)
     name, tag, digest = match.groups()
@@ -317,7 +349,7 @@ def parse(s: str) -> Reference:
 
 def with_name(name: str) -> Reference:
     """A reference to the repository ``name`` (no tag or digest allowed)."""
-    match = ANCHORED_NAME_RE.fullmatch(name)
+    match = _re("ANCHORED_NAME_RE").fullmatch(name)
     if match is None:
         raise _error(ERR_REFERENCE_INVALID_FORMAT, name)
     domain, path = match.group(1) or "", match.group(2)
@@ -349,7 +381,7 @@ def split_docker_domain(name: str) -> tuple[str, str]:
 
 def parse_normalized(s: str) -> Reference:
     """Parse ``s`` the way Docker reads a name: ``ubuntu`` is ``docker.io/library/ubuntu``."""
-    if ANCHORED_IDENTIFIER_RE.fullmatch(s) is not None:
+    if _re("ANCHORED_IDENTIFIER_RE").fullmatch(s) is not None:
         raise _error(
             f"invalid repository name ({s}), cannot specify 64-byte hexadecimal strings",
             s,
@@ -379,7 +411,7 @@ def parse_named(s: str) -> Reference:
 
 def parse_any(s: str) -> Reference:
     """Parse a name, a full digest, or a bare 64-hex image ID (taken as sha256)."""
-    if ANCHORED_IDENTIFIER_RE.fullmatch(s) is not None:
+    if _re("ANCHORED_IDENTIFIER_RE").fullmatch(s) is not None:
         return Reference("", "", digest=f"sha256:{s}")
     try:
         Digest.parse(s)
@@ -432,11 +464,6 @@ def pin_text(text: str, digest: str, keep_tag: bool = True) -> str:
     return f"{base}@{digest}"
 
 
-_TAG_RE = re.compile(r"[\w][\w.-]{0,127}")
-_COMPONENT_RE = re.compile(r"[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*")
-_DIGEST_SHAPE_RE = re.compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}")
-
-
 def diagnose(s: str) -> str:
     """Say which part of a reference breaks the grammar; the grammar itself only says no.
 
@@ -450,7 +477,7 @@ def diagnose(s: str) -> str:
     if s.count("@") > 1:
         return "more than one '@'"
     name, _, digest = s.partition("@")
-    if "@" in s and not _DIGEST_SHAPE_RE.fullmatch(digest):
+    if "@" in s and not _re("_DIGEST_SHAPE_RE").fullmatch(digest):
         return f"digest {digest!r} is not ALGORITHM:HEX with at least 32 characters"
     last = name.rfind("/")
     colon = name.rfind(":")
@@ -461,7 +488,7 @@ def diagnose(s: str) -> str:
             return "empty tag after ':'"
         if len(tag) > 128:
             return f"tag is {len(tag)} characters long; the limit is 128"
-        if not _TAG_RE.fullmatch(tag):
+        if not _re("_TAG_RE").fullmatch(tag):
             return (
                 f"tag {tag!r} may hold only letters, digits, '_', '.' and '-', "
                 "and must not start with '.' or '-'"
@@ -479,7 +506,7 @@ def diagnose(s: str) -> str:
             return "empty path component (a leading, trailing or doubled '/')"
         if part.lower() != part:
             return f"path component {part!r} must be lowercase"
-        if not _COMPONENT_RE.fullmatch(part):
+        if not _re("_COMPONENT_RE").fullmatch(part):
             return (
                 f"path component {part!r} may hold only lowercase letters, digits and single "
                 "separators ('.', '_', '__', '-') between them"
