@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from array import array
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from imgdigest.display import safe
@@ -100,19 +101,107 @@ class Failure:
         }
 
 
-@dataclass
-class FilePlan:
-    """The edits planned for one file, and what stands in their way."""
+class ChangeKinds:
+    """What changes say beyond where they are - (old, new, reference, digest, mode) -
+    stored once per run: a tree names a few hundred images many thousand times."""
 
-    scan: FileScan
-    changes: list[Change] = field(default_factory=list)
-    failures: list[Failure] = field(default_factory=list)
-    notes: list[Note] = field(default_factory=list)
-    #: the verified edits; the new text is made from them on demand, so a run over a
-    #: large tree holds each file's text once, not twice
-    edits: list[Edit] = field(default_factory=list)
-    #: SHA-256 of the bytes the edits were planned on, once ``release`` let the text go
-    read_digest: bytes | None = None
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, str, str, str, Mode]] = []
+        self._index: dict[tuple[str, str, str, str, Mode], int] = {}
+
+    def index(self, change: Change) -> int:
+        row = (change.old, change.new, change.reference, change.digest, change.mode)
+        found = self._index.get(row)
+        if found is None:
+            found = self._index[row] = len(self.rows)
+            self.rows.append(row)
+        return found
+
+
+class PackedChanges:
+    """One file's changes as five integers each (offsets, line, column, kind)."""
+
+    __slots__ = ("_kinds", "_numbers")
+
+    def __init__(self, changes: list[Change], kinds: ChangeKinds) -> None:
+        self._kinds = kinds
+        self._numbers = array("q")
+        for c in changes:
+            self._numbers.extend((c.start, c.end, c.line, c.column, kinds.index(c)))
+
+    def __len__(self) -> int:
+        return len(self._numbers) // 5
+
+    def _rows(self) -> Iterator[tuple[int, int, int, int, tuple[str, str, str, str, Mode]]]:
+        n, rows = self._numbers, self._kinds.rows
+        for i in range(0, len(n), 5):
+            yield n[i], n[i + 1], n[i + 2], n[i + 3], rows[n[i + 4]]
+
+    def changes(self, file: str) -> list[Change]:
+        return [
+            Change(file, line, column, old, new, reference, digest, mode, start, end)
+            for start, end, line, column, (old, new, reference, digest, mode) in self._rows()
+        ]
+
+    def edits(self) -> list[Edit]:
+        return [Edit(start, end, kind[1]) for start, end, _, _, kind in self._rows()]
+
+
+class FilePlan:
+    """The edits planned for one file, and what stands in their way.
+
+    ``changes`` and ``edits`` are lists, or - in a plan of a whole tree, once ``pack``
+    ran - made on demand from a compact record (``PackedChanges``), so a large run
+    holds a few numbers per edit rather than two objects and their strings.
+    """
+
+    def __init__(
+        self,
+        scan: FileScan,
+        changes: list[Change] | None = None,
+        failures: list[Failure] | None = None,
+        notes: list[Note] | None = None,
+        edits: list[Edit] | None = None,
+    ) -> None:
+        self.scan = scan
+        self._changes: list[Change] = changes if changes is not None else []
+        self.failures: list[Failure] = failures if failures is not None else []
+        self.notes: list[Note] = notes if notes is not None else []
+        #: the verified edits; the new text is made from them on demand, so a run over
+        #: a large tree holds each file's text once, not twice
+        self._edits: list[Edit] = edits if edits is not None else []
+        self._packed: PackedChanges | None = None
+        #: SHA-256 of the bytes the edits were planned on, once ``release`` let the text go
+        self.read_digest: bytes | None = None
+
+    def __repr__(self) -> str:
+        return f"FilePlan({self.file!r}, {self.change_count} changes, {len(self.failures)} failed)"
+
+    @property
+    def changes(self) -> list[Change]:
+        if self._packed is not None:
+            return self._packed.changes(self.file)
+        return self._changes
+
+    @changes.setter
+    def changes(self, value: list[Change]) -> None:
+        self._packed = None
+        self._changes = value
+
+    @property
+    def edits(self) -> list[Edit]:
+        if self._packed is not None:
+            return self._packed.edits()
+        return self._edits
+
+    @edits.setter
+    def edits(self, value: list[Edit]) -> None:
+        self._packed = None
+        self._edits = value
+
+    @property
+    def change_count(self) -> int:
+        return len(self._packed) if self._packed is not None else len(self._changes)
 
     @property
     def file(self) -> str:
@@ -120,7 +209,23 @@ class FilePlan:
 
     @property
     def changed(self) -> bool:
-        return bool(self.edits)
+        return (self._packed is not None and len(self._packed) > 0) or bool(self._edits)
+
+    def pack(self, kinds: ChangeKinds) -> None:
+        """Keep the changes as numbers and an index into ``kinds`` (shared by a run).
+
+        Only a plan whose edits are exactly its changes' spans (as ``plan_paths`` makes
+        them: aliases of one span share one edit) can be packed; others stay as they are.
+        """
+        if self._packed is not None or not self._changes:
+            return
+        if {(e.start, e.end, e.new) for e in self._edits} != {
+            (c.start, c.end, c.new) for c in self._changes
+        }:
+            return
+        self._packed = PackedChanges(self._changes, kinds)
+        self._changes = []
+        self._edits = []
 
     def release(self) -> None:
         """Let go of the text and sites of a file read from disk; keep what proves it unchanged.
@@ -206,6 +311,10 @@ class PinPlan:
         return [c for fp in self.files for c in fp.changes]
 
     @property
+    def change_count(self) -> int:
+        return sum(fp.change_count for fp in self.files)
+
+    @property
     def changed_files(self) -> list[FilePlan]:
         return [fp for fp in self.files if fp.changed]
 
@@ -256,7 +365,7 @@ class PinPlan:
         return {
             "files": len(self.files),
             "files_changed": len(self.changed_files),
-            "references_changed": len(self.changes),
+            "references_changed": self.change_count,
             "unique_references": self.resolved,
             "from_lock": self.from_lock,
             "failures": len(self.failures),

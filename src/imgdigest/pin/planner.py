@@ -18,10 +18,12 @@ scanned again, as every edit once had.
 
 from __future__ import annotations
 
+import bisect
 import gc
 import re
-from collections.abc import Coroutine, Iterable, Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from contextlib import contextmanager
+from itertools import accumulate
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
@@ -43,6 +45,7 @@ from imgdigest.pin.digests import Answer, DigestSource
 from imgdigest.pin.plan import (
     DEFAULT_PIN,
     Change,
+    ChangeKinds,
     Failure,
     FilePlan,
     PinOptions,
@@ -154,7 +157,7 @@ def _finish(
             return
         # Sites sharing a span with an edited one (anchors) read the new value too.
         by_span = {(t.start, t.end): id(t.site) for t in targets if id(t.site) in expected}
-        problem = _verify(scan, new_text, expected, by_span, finder)
+        problem = _verify(scan, new_text, expected, by_span, finder, edits)
         del new_text
         if problem is not None:
             plan.failures.append(Failure(scan.file, problem[0], problem[1], problem[2], 1))
@@ -247,13 +250,20 @@ def _verify(
     expected: dict[int, str],
     by_span: dict[tuple[int, int], int],
     finder: FinderOptions,
+    edits: list[Edit],
 ) -> tuple[int | None, str, str] | None:
-    """Scan the edited text again: same sites, the expected images, nothing else moved."""
+    """Scan the edited text again: same sites, the expected images, nothing else moved.
+
+    An image scalar must also sit exactly where the edits move it (its old offsets
+    shifted by the edits before them), so an edit cannot smuggle in text beside a value
+    that still reads as expected (a comment, another key).
+    """
     again = scan_text(new_text, scan.file, reader=scan.source, options=finder)
     if again.errors:
         return None, "-", f"the edited file no longer parses ({again.errors[0]}); left alone"
     if len(again.sites) != len(scan.sites):
         return None, "-", "the edit would change which images the file names; left alone"
+    moved = _mover(edits)
     for before, after in zip(scan.sites, again.sites, strict=True):
         site_id = id(before)
         if site_id not in expected:
@@ -262,7 +272,26 @@ def _verify(
         if after.image != want or after.path != before.path:
             why = f"the edit would read back as {after.image!r}; left alone"
             return before.line, before.image, why
+        if before.detail is None and (after.start, after.end) != (
+            moved(before.start),
+            moved(before.end),
+        ):
+            why = "the edit would change more than the image value; left alone"
+            return before.line, before.image, why
     return None
+
+
+def _mover(edits: list[Edit]) -> Callable[[int], int]:
+    """Where an offset of the old text is in the edited one (edits ending at or before it
+    shift it by how much they grew)."""
+    ordered = sorted(set(edits), key=lambda e: (e.end, e.start))
+    ends = [e.end for e in ordered]
+    shifts = list(accumulate((len(e.new) - (e.end - e.start) for e in ordered), initial=0))
+
+    def moved(offset: int) -> int:
+        return offset + shifts[bisect.bisect_right(ends, offset)]
+
+    return moved
 
 
 def _finish_guarded(
@@ -289,6 +318,7 @@ def _plan_streamed(
     source = DigestSource(options, None, None)
     answers: dict[tuple[str, str, str | None], Answer] = {}
     files: list[FilePlan] = []
+    kinds = ChangeKinds()
     with fewer_collections():
         for scan in scans:
             plan, targets = _collect_guarded(scan, options)
@@ -296,6 +326,7 @@ def _plan_streamed(
             _finish_guarded(plan, targets, answers, source, options, finder)
             del targets
             plan.release()
+            plan.pack(kinds)
             files.append(plan)
     return PinPlan(files=files, resolved=len(answers), from_lock=source.from_lock)
 
