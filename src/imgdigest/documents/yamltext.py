@@ -148,7 +148,7 @@ def _uncuttable(text: str) -> bool:
     head = text[:3]
     return (
         head.startswith("%")
-        or "\n%" in text
+        or ("%" in text and "\n%" in text)  # one memchr first: "\n%" alone is 1 ms per MB
         or (head == "..." and text[3:4] in ("", " ", "\t", "\r", "\n"))
         or _END_MARKER.search(text) is not None
         or ("\r" in text and _LONE_CR.search(text) is not None)
