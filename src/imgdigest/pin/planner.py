@@ -196,10 +196,7 @@ def _in_place(text: str, target: Target, new: str, want: str) -> bool:
         and _SAFE.fullmatch(raw) is not None
         and len(raw) == target.end - target.start
         and text.startswith(raw, target.start)
-        and (
-            site.quoting != "plain"
-            or _RESOLVER.resolve(ScalarNode, new, (True, False)) == _STR
-        )
+        and (site.quoting != "plain" or _RESOLVER.resolve(ScalarNode, new, (True, False)) == _STR)
     )
 
 
