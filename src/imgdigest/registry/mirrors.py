@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,6 +91,8 @@ class Mirrors:
         except FileNotFoundError:
             raise ConfigError(f"{p}: {what} not found") from None
         text = decode_text(raw, str(p), what)
+        import tomllib  # only when a configuration is given: 4 ms of start-up otherwise
+
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
