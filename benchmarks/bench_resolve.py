@@ -9,7 +9,9 @@ Compares, in one run, side by side:
 each directly against the registry and through a TCP relay that delays every answer by
 20 ms (a realistic round trip; on loopback the registry's own CPU dominates; TLS stays end
 to end). Reports wall time (median of several runs), requests per reference counted at the
-registry's access log plus the token server, and peak RSS of the measured process.
+registry's access log plus the token server, peak RSS and CPU seconds of the measured
+process(es), and the CPU the registry process spent meanwhile (read from /proc): on loopback
+the registry's CPU, shared with the client on the same cores, is what sets the floor.
 
 Usage: python -m benchmarks.bench_resolve [--runs N] [--skopeo-runs N]
 """
@@ -36,8 +38,8 @@ REPOS = 50
 TAGS_PER_REPO = 10
 
 
-def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int]:
-    """Wall seconds and peak RSS (KiB) of one child process; fails loudly on error."""
+def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int, float]:
+    """Wall seconds, peak RSS (KiB) and CPU seconds of one child process; fails loudly."""
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -45,7 +47,13 @@ def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int]:
     err = proc.stderr.read().decode() if proc.stderr else ""
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"benchmark command failed: {cmd[:4]}…\n{err[-2000:]}")
-    return elapsed, usage.ru_maxrss
+    return elapsed, usage.ru_maxrss, usage.ru_utime + usage.ru_stime
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds a running process has used so far (user + system), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def token_for(tokens: TokenServer, repos: list[str]) -> str:
@@ -120,17 +128,21 @@ def main(argv: list[str]) -> int:
                     ca.ca_file,
                 ]
                 cases = {"imgdigest digest --from-file": imgd, "HEAD loop (floor)": loop}
+                registry_pid = reg._process.pid  # type: ignore[union-attr]
                 for name, cmd in cases.items():
-                    times, rss, per_ref = [], [], []
+                    times, rss, per_ref, cpus, reg_cpus = [], [], [], [], []
                     for _ in range(args.runs):
                         if name.startswith("HEAD"):
                             cmd[-2] = token_for(tokens, repos)
                         reg.reset_count()
                         before = tokens.request_count
-                        t, m = timed(cmd, env)
+                        reg_before = process_cpu(registry_pid)
+                        t, m, c = timed(cmd, env)
+                        reg_cpus.append(process_cpu(registry_pid) - reg_before)
                         served = reg.request_count() + tokens.request_count - before
                         times.append(t)
                         rss.append(m)
+                        cpus.append(c)
                         per_ref.append(served / len(refs))
                     rows.append(
                         (
@@ -139,19 +151,22 @@ def main(argv: list[str]) -> int:
                             statistics.median(times),
                             statistics.median(per_ref),
                             max(rss),
+                            statistics.median(cpus),
+                            statistics.median(reg_cpus),
                         )
                     )
                     progress(rows[-1])
                 if skopeo and args.skopeo_runs:
                     tls = ["--cert-dir", str(certs)]
-                    times, rss = [], []
+                    times, rss, cpus, reg_cpus = [], [], [], []
                     for _ in range(args.skopeo_runs):
                         reg.reset_count()
                         before = tokens.request_count
+                        reg_before = process_cpu(registry_pid)
                         started = time.perf_counter()
-                        peak = 0
+                        peak, cpu = 0, 0.0
                         for ref in refs:
-                            _, m = timed(
+                            _, m, c = timed(
                                 [
                                     skopeo,
                                     "inspect",
@@ -164,8 +179,11 @@ def main(argv: list[str]) -> int:
                                 env,
                             )
                             peak = max(peak, m)
+                            cpu += c
                         times.append(time.perf_counter() - started)
+                        reg_cpus.append(process_cpu(registry_pid) - reg_before)
                         rss.append(peak)
+                        cpus.append(cpu)
                         served = reg.request_count() + tokens.request_count - before
                     rows.append(
                         (
@@ -174,6 +192,8 @@ def main(argv: list[str]) -> int:
                             statistics.median(times),
                             served / len(refs),
                             max(rss),
+                            statistics.median(cpus),
+                            statistics.median(reg_cpus),
                         )
                     )
                     progress(rows[-1])
@@ -181,21 +201,31 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-Row = tuple[str, str, float, float, int]
+Row = tuple[str, str, float, float, int, float, float]
 
 
 def progress(row: Row) -> None:
-    label, name, t, per_ref, rss = row
-    print(f"{label:7} {name:30} {t:7.2f}s  {per_ref:.3f} req/ref  {rss / 1024:.0f} MiB", flush=True)
+    label, name, t, per_ref, rss, cpu, reg_cpu = row
+    print(
+        f"{label:7} {name:30} {t:7.2f}s  {per_ref:.3f} req/ref  {rss / 1024:.0f} MiB  "
+        f"CPU {cpu:.2f}s  registry CPU {reg_cpu:.2f}s",
+        flush=True,
+    )
 
 
 def print_table(rows: list[Row], args: argparse.Namespace) -> None:
-    print("\n| round trip | tool | wall time | vs imgdigest | requests / ref | peak RSS |")
-    print("| --- | --- | --- | --- | --- | --- |")
-    base = {label: t for label, name, t, _, _ in rows if name.startswith("imgdigest")}
-    for label, name, t, per_ref, rss in rows:
+    print(
+        "\n| round trip | tool | wall time | vs imgdigest | requests / ref | peak RSS "
+        "| client CPU | registry CPU |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    base = {row[0]: row[2] for row in rows if row[1].startswith("imgdigest")}
+    for label, name, t, per_ref, rss, cpu, reg_cpu in rows:
         ratio = t / base[label]
-        print(f"| {label} | {name} | {t:.2f} s | {ratio:.1f}× | {per_ref:.3f} | {rss >> 10} MiB |")
+        print(
+            f"| {label} | {name} | {t:.2f} s | {ratio:.1f}× | {per_ref:.3f} | {rss >> 10} MiB "
+            f"| {cpu:.2f} s | {reg_cpu:.2f} s |"
+        )
     print(
         f"\n(imgdigest and the HEAD loop: median of {args.runs} runs; "
         f"skopeo: {args.skopeo_runs} run(s) of 500 processes)"
