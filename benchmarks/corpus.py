@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +35,10 @@ def image_names(count: int = 1000) -> list[str]:
     return [f"bench/app{i % repos:03d}:v{i // repos}" for i in range(count)]
 
 
+#: An image field as the generator writes it (one per container; decoys never match).
+IMAGE_FIELD = re.compile(r"^ +image: ", re.M)
+
+
 @dataclass(frozen=True)
 class Corpus:
     root: Path
@@ -41,6 +46,7 @@ class Corpus:
     documents: int
     images: list[str]  #: the unique references (with host) the documents use
     bytes: int
+    values: int = 0  #: image fields written (each container's ``image:``)
 
 
 def _quoted(rng: random.Random, ref: str) -> str:
@@ -203,7 +209,7 @@ def generate(
     refs = [f"{host}/{name}" for name in (images or image_names())]
     rng = random.Random(seed)
     files: list[Path] = []
-    total = 0
+    total = values = 0
     for first in range(0, docs, DOCS_PER_FILE):
         parts = []
         for n in range(first, min(docs, first + DOCS_PER_FILE)):
@@ -214,7 +220,8 @@ def generate(
         path.write_text(text)
         files.append(path)
         total += len(text)
-    return Corpus(root, files, docs, refs, total)
+        values += len(IMAGE_FIELD.findall(text))
+    return Corpus(root, files, docs, refs, total, values)
 
 
 def ensure(
@@ -226,7 +233,8 @@ def ensure(
     if marker.exists():
         files = sorted(root.rglob("*.yaml"))
         refs = [f"{host}/{name}" for name in image_names(images)]
-        return Corpus(root, files, docs, refs, sum(f.stat().st_size for f in files))
+        values = sum(len(IMAGE_FIELD.findall(f.read_text())) for f in files)
+        return Corpus(root, files, docs, refs, sum(f.stat().st_size for f in files), values)
     corpus = generate(root, docs, host, image_names(images))
     marker.write_text("")
     return corpus

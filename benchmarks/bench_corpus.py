@@ -1,0 +1,239 @@
+"""``check`` and ``pin --offline`` of big corpora: time against libyaml, peak RSS as it grows.
+
+For each corpus size (``benchmarks.corpus``, generated into a temporary directory: 50, 100
+and 200 MB, or 5, 10 and 20 MB with ``--quick``) four commands run as child processes,
+interleaved round by round so all meet the same machine load:
+
+* ``libyaml`` - ``yaml.load_all(..., CSafeLoader)`` of every file in one process (the peer);
+* ``check`` - ``imgdigest check -q DIR``;
+* ``pin`` - ``imgdigest pin --offline --lock L -q DIR``, the diff to a file;
+* ``pin --write`` - the same with ``--write``, on a fresh copy of the corpus each round.
+
+Every output is checked against what the generator wrote, never against imgdigest's own
+answers: libyaml's document count; one ``check`` finding per image field; in the diff, as
+many removed lines as image fields, each added line its removed line with the digest the
+lock gives (the lock is made here: a hash of each reference); after ``--write``, every file
+equal to its original once those digests are taken out, each digest the right one for the
+reference before it, and as many as there are image fields.
+
+Reported: medians of wall time and of CPU time (user + system, steadier on a shared
+machine), each as a multiple of libyaml's, and the highest peak RSS (``wait4``).
+
+Usage: python -m benchmarks.bench_corpus [--quick] [--runs N] [--sizes 50,100,200] [--readme]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchmarks.corpus import DOCS_PER_FILE, Corpus, generate, image_names
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+README = HERE / "README.md"
+SECTION = "## pin and check of big corpora (memory and time)"
+DOCS_PER_MB = 20_000 / 51.0  # the dense corpus: 20,000 documents in 51 MB
+REF = re.compile(r"localhost:5000/bench/app\d{3}:v\d+")
+PINNED = re.compile(r"(localhost:5000/bench/app\d{3}:v\d+)@(sha256:[0-9a-f]{64})")
+
+
+def digest_of(ref: str) -> str:
+    """The digest the benchmark's lock gives ``ref``."""
+    return "sha256:" + hashlib.sha256(ref.encode()).hexdigest()
+
+
+@dataclass
+class Timing:
+    wall: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+    rss_mb: float = 0.0
+
+
+def run(cmd: list[str], stdout: Path, want_exit: int) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds and peak RSS (MB) of one child; its exit code must be
+    ``want_exit``."""
+    started = time.perf_counter()
+    with open(stdout, "wb") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.PIPE)
+        assert proc.stderr is not None
+        err = proc.stderr.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    code = os.waitstatus_to_exitcode(status)
+    if code != want_exit:
+        raise SystemExit(f"exit {code}, not {want_exit}: {' '.join(cmd)}\n{err.decode()[-2000:]}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+def check_libyaml(out: Path, corpus: Corpus) -> None:
+    assert int(out.read_text()) == corpus.documents, "libyaml read another number of documents"
+
+
+def check_findings(out: Path, corpus: Corpus) -> None:
+    with open(out) as f:
+        found = sum(1 for line in f if "uses an image without a digest" in line)
+    assert found == corpus.values, f"check: {found} findings for {corpus.values} image fields"
+
+
+def check_diff(out: Path, corpus: Corpus) -> None:
+    removed: list[str] = []
+    added = 0
+    with open(out) as f:
+        for line in f:
+            if line.startswith(("---", "+++")):
+                continue
+            if line.startswith("-"):
+                removed.append(line[1:])
+            elif line.startswith("+"):
+                old = removed[added]
+                ref = REF.search(old)
+                assert ref is not None, f"a removed line names no image: {old!r}"
+                want = old[: ref.end()] + "@" + digest_of(ref.group()) + old[ref.end() :]
+                assert line[1:] == want, f"added {line[1:]!r} for {old!r}"
+                added += 1
+    assert len(removed) == added == corpus.values, (
+        f"diff: -{len(removed)} +{added} for {corpus.values} image fields"
+    )
+
+
+def check_written(copy: Path, corpus: Corpus) -> None:
+    pins = 0
+    for original in corpus.files:
+        new = (copy / original.relative_to(corpus.root)).read_text()
+        for m in PINNED.finditer(new):
+            assert m.group(2) == digest_of(m.group(1)), f"wrong digest for {m.group(1)}"
+            pins += 1
+        assert PINNED.sub(r"\1", new) == original.read_text(), f"{original.name}: more changed"
+    assert pins == corpus.values, f"--write pinned {pins} of {corpus.values} image fields"
+
+
+def measure_size(
+    label: str, corpus: Corpus, lock: Path, work: Path, runs: int
+) -> list[tuple[str, str, Timing]]:
+    python = sys.executable
+    imgdigest = [python, "-m", "imgdigest"]
+    copy = work / "copy"
+    pin = [*imgdigest, "pin", "--offline", "--lock", str(lock), "-q"]
+    commands: dict[str, tuple[list[str], int, Callable[[Path, Corpus], None] | None]] = {
+        "libyaml load (CSafeLoader)": (
+            [python, "-m", "benchmarks.bench_check", "--libyaml-only", str(corpus.root)],
+            0,
+            check_libyaml,
+        ),
+        "`imgdigest check -q`": ([*imgdigest, "check", "-q", str(corpus.root)], 1, check_findings),
+        "`imgdigest pin` (dry run, diff)": ([*pin, str(corpus.root)], 0, check_diff),
+        "`imgdigest pin --write`": ([*pin, "--write", str(copy)], 0, None),
+    }
+    timings = {name: Timing() for name in commands}
+    out = work / "stdout"
+    for round_ in range(runs):
+        for name, (cmd, want_exit, verify) in commands.items():
+            if "--write" in cmd:
+                shutil.rmtree(copy, ignore_errors=True)
+                shutil.copytree(corpus.root, copy)
+            wall, cpu, rss = run(cmd, out, want_exit)
+            t = timings[name]
+            t.wall.append(wall)
+            t.cpu.append(cpu)
+            t.rss_mb = max(t.rss_mb, rss)
+            if round_ == 0:  # the output is the same every round
+                if verify is not None:
+                    verify(out, corpus)
+                else:
+                    check_written(copy, corpus)
+            print(f"  {label} {name}: {wall:.2f} s wall, {cpu:.2f} s CPU, {rss:.0f} MB", flush=True)
+    return [(label, name, timings[name]) for name in commands]
+
+
+def table(rows: list[tuple[str, str, Timing]]) -> str:
+    out = [
+        "| corpus | command | median wall (s) | × libyaml | median CPU (s) | × libyaml "
+        "| peak RSS (MB) |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    base: dict[str, tuple[float, float]] = {}
+    for label, name, t in rows:
+        wall, cpu = statistics.median(t.wall), statistics.median(t.cpu)
+        bw, bc = base.setdefault(label, (wall, cpu))
+        out.append(
+            f"| {label} | {name} | {wall:.2f} | {wall / bw:.2f} | {cpu:.2f} | {cpu / bc:.2f} "
+            f"| {t.rss_mb:.0f} |"
+        )
+    return "\n".join(out)
+
+
+def write_readme(section: str) -> None:
+    """Replace this benchmark's section of benchmarks/README.md (or add it at the end)."""
+    text = README.read_text()
+    start = text.find(f"\n{SECTION}\n")
+    if start == -1:
+        text = text.rstrip("\n") + "\n\n" + section
+    else:
+        end = text.find("\n## ", start + 1)
+        text = text[: start + 1] + section + (text[end:] if end != -1 else "")
+    README.write_text(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="5, 10 and 20 MB corpora")
+    parser.add_argument("--sizes", help="corpus sizes in MB, comma-separated (50,100,200)")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--readme", action="store_true", help="write the table into README.md")
+    parser.add_argument("--work", type=Path, help="where to generate (default: a temp dir)")
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in (args.sizes or ("5,10,20" if args.quick else "50,100,200")).split(",")]
+    work = Path(tempfile.mkdtemp(prefix="imgdigest-bench-corpus-", dir=args.work))
+    load_before = os.getloadavg()
+    try:
+        lock = work / "images.lock"
+        refs = [f"localhost:5000/{name}" for name in image_names()]
+        lock.write_text("".join(f"{ref}@{digest_of(ref)}\n" for ref in refs))
+        rows: list[tuple[str, str, Timing]] = []
+        for size in sizes:
+            docs = max(DOCS_PER_FILE, round(size * DOCS_PER_MB / DOCS_PER_FILE) * DOCS_PER_FILE)
+            corpus = generate(work / f"corpus-{size}", docs)
+            label = f"{corpus.bytes / 1e6:.0f} MB, {docs:,} docs, {corpus.values:,} images"
+            print(f"{label}: {len(corpus.files)} files", flush=True)
+            rows += measure_size(label, corpus, lock, work, args.runs)
+            shutil.rmtree(corpus.root)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    result = table(rows)
+    print(result)
+    if args.readme:
+        load = ", ".join(f"{x:.1f}" for x in load_before)
+        after = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        command = ".venv/bin/python -m benchmarks.bench_corpus --readme"
+        if args.quick or args.sizes or args.runs != 3:
+            command += (" --quick" if args.quick else "") + (
+                f" --sizes {args.sizes}" if args.sizes else ""
+            )
+            command += f" --runs {args.runs}" if args.runs != 3 else ""
+        write_readme(
+            f"{SECTION}\n\n"
+            f"`{command}` (medians of {args.runs} runs, each command a fresh process, "
+            f"interleaved; {os.cpu_count()} CPUs shared with other work, load average {load} "
+            f"at the start and {after} at the end; Python {sys.version.split()[0]}, "
+            f"{time.strftime('%Y-%m-%d')}). Every output is checked against the generated "
+            "corpus (see the benchmark's docstring).\n\n"
+            f"{result}\n"
+        )
+        print(f"wrote the section {SECTION!r} of {README.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
