@@ -11,9 +11,11 @@ The work is split the way a careful formatter splits it:
    batch shares tokens, connections and in-flight requests.
 3. **Edit** - each span is replaced by the same text with ``@digest`` attached, inside
    the quotes it already had; the rest of the file is copied through, so comments,
-   CRLF, indentation and key order cannot change. The edited text is scanned again and
-   must yield the same sites with exactly the expected images; otherwise the file is
-   refused (an edit must never change a document's structure).
+   CRLF, indentation and key order cannot change. Each edit is then proven to change
+   only its value: by its characters alone where YAML cannot read them otherwise, else
+   by scanning the edited text again, which must yield the same sites with exactly the
+   expected images where the edits moved them; otherwise the file is refused (an edit
+   must never change a document's structure).
 4. **Write** - only if nothing failed (or ``partial``), all files at once through
    ``imgdigest.files.replace_files``.
 
