@@ -403,7 +403,8 @@ def plan_paths(
         platforms.parse(options.platform)  # a bad specifier is a usage error up front
     if options.offline:
         return _plan_streamed(find_images(paths, finder), options, finder)
-    scans = list(find_images(paths, finder))
+    with fewer_collections():
+        scans = list(find_images(paths, finder))
     from imgdigest.resolver import run_with_resolver
 
     return run_with_resolver(
