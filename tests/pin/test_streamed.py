@@ -61,6 +61,13 @@ def test_a_tree_is_pinned_as_each_file_alone_would_be(tree: Path) -> None:
         assert fp.scan.text is None  # let go once planned
 
 
+def test_a_file_without_changes_still_reads_as_it_was(tree: Path) -> None:
+    (tree / "done.yaml").write_text(deploy(PINNED))
+    plan = plan_paths([str(tree / "done.yaml")], OPTIONS)
+    assert plan.files[0].scan.text is None and not plan.files[0].changed
+    assert plan.files[0].new_text == deploy(PINNED) and plan.files[0].diff() == ""
+
+
 def test_the_write_matches_the_plan(tree: Path) -> None:
     plan = plan_paths([str(tree)], OPTIONS)
     assert sorted(Path(f).name for f in plan.write()) == ["a.yaml", "b.yaml", "kustomization.yaml"]

@@ -235,8 +235,7 @@ class FilePlan:
         scan = self.scan
         if scan.text is None or scan.path is None or scan.file == STDIN:
             return
-        if self.edits:
-            self.read_digest = hashlib.sha256(scan.text.encode(scan.encoding)).digest()
+        self.read_digest = hashlib.sha256(scan.text.encode(scan.encoding)).digest()
         scan.text = None
         scan.sites = []
 
