@@ -115,14 +115,26 @@ def values_name(path: str) -> bool:
     return _NAMED_VALUES.search(path.replace(os.sep, "/").rsplit("/", 1)[-1].lower()) is not None
 
 
+#: Words every key that holds an image is spelled with (``image``, ``*Containers``, the
+#: Actions ``container`` and ``docker://``): a document without one names no image.
+_IMAGE_WORDS = ("image", "container", "docker:")
+#: Double-quoted escapes that spell any character ("im\x61ge" is "image"), and the
+#: escaped line break that joins two lines: where they occur the words may be hidden.
+_SPELLING_ESCAPE = re.compile(r"\\[xuU\r\n]")
+
+
 def _wanted(options: FinderOptions, reader: str) -> Callable[[str], bool] | None:
     """The pre-filter: parse only documents that could hold an image."""
     if options.parse_all or reader == HELM_VALUES:  # any key ending in "Image" may hold one
         return None
     extra_kinds = options.extra.kinds
+    # A configured image path may end in any key: such documents are known by their kind.
+    words = (*_IMAGE_WORDS, *sorted(extra_kinds))
 
     def wanted(chunk: str) -> bool:
-        if "image" not in chunk and "container" not in chunk and "docker:" not in chunk:
+        if not any(word in chunk for word in words) and not (
+            "\\" in chunk and _SPELLING_ESCAPE.search(chunk)
+        ):
             return False
         kind = document_kind(chunk)
         return kind is None or kind not in NO_IMAGE_KINDS or kind in extra_kinds

@@ -47,7 +47,13 @@ PLAIN = "tag:imgdigest,2026:unresolved-plain"
 _MARKER = re.compile(r"\n---(?=[ \t\r\n]|$)")
 _END_MARKER = re.compile(r"\n\.\.\.(?=[ \t\r\n]|$)")
 _LONE_CR = re.compile(r"\r(?!\n)")
-_KIND_LINE = re.compile(r"\nkind:[ \t]*[\"']?([A-Za-z0-9]+)")
+#: The rest of a root ``kind:`` line that names a kind and nothing else: one word, bare or
+#: quoted, at most a comment after it, and no indented line next (blank lines and comments
+#: aside) that would go on with a plain value.
+_KIND_VALUE = re.compile(
+    r"[ \t]+(?:\"([A-Za-z0-9]+)\"|'([A-Za-z0-9]+)'|([A-Za-z0-9]+))[ \t]*(?:#[^\n]*)?"
+    r"(?:\r?\n[ \t]*(?:#[^\n]*)?)*?(?:\r?\n(?![ \t])|$)"
+)
 _CONTENT_LINE = re.compile(r"^[ \t]*[^\s#]", re.M)
 
 _STYLES: dict[str | None, Quoting] = {
@@ -138,9 +144,23 @@ def load_all(text: str) -> list[Any]:
 
 
 def document_kind(text: str) -> str | None:
-    """The ``kind:`` of a block-style document, read from its text without parsing."""
-    match = _KIND_LINE.search("\n" + text if text.startswith("kind") else text)
-    return match.group(1) if match else None
+    """The ``kind:`` of a block-style document, read from its text without parsing.
+
+    None unless the text says it plainly, on the one root line that starts with ``kind``:
+    ``kind: A`` continued by an indented ``B`` is "A B", ``kind: A-b`` is not ``A``, and a
+    second ``kind`` key may be a duplicate, which YAML readers take over the first.
+    """
+    if text.startswith("kind"):
+        at = 4
+    else:
+        line = text.find("\nkind")
+        if line == -1:
+            return None
+        at = line + 5
+    if text.find("\nkind", at) != -1 or not text.startswith(":", at):
+        return None
+    match = _KIND_VALUE.match(text, at + 1)
+    return match.group(match.lastindex or 0) if match else None
 
 
 def _uncuttable(text: str) -> bool:
