@@ -29,7 +29,7 @@ registry whether each digest exists and whether its tag still points at it.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -404,7 +404,12 @@ def load_constraint(path: str) -> tuple[Any, ...]:
     return tuple(exempt)
 
 
-def registry_verifier(resolve_options: Any = None) -> Verifier:
+#: The registry questions, asked of a resolver the caller owns (a session's, or one of
+#: the command's own): a session's connections, token and answers serve them too.
+AsyncVerifier = Callable[[list[ImageSite], Any], Awaitable[list[Violation]]]
+
+
+def registry_verifier() -> AsyncVerifier:
     """``--verify``: each digest exists in its registry and each tag still names it.
 
     The questions are the ones ``imgdigest drift`` asks, answered by the same code (one
@@ -412,35 +417,34 @@ def registry_verifier(resolve_options: Any = None) -> Verifier:
     a per-platform pin is compared with the same platform's current manifest).
     """
 
-    def verify(sites: list[ImageSite]) -> Iterator[Violation]:
+    async def verify(sites: list[ImageSite], resolver: Any) -> list[Violation]:
         from imgdigest.drift import drift_scans
-        from imgdigest.resolver import Resolver
 
         by_file: dict[str, FileScan] = {}
         for site in sites:
             by_file.setdefault(site.file, FileScan(file=site.file, path=None)).sites.append(site)
-        with Resolver(resolve_options) as resolver:
-            report = resolver.run(drift_scans(list(by_file.values()), resolver.inner))
+        report = await drift_scans(list(by_file.values()), resolver)
         at = {(s.file, s.line, s.column): s for s in sites}
         named = {(s.file, s.line, s.image): s for s in sites}
         rules: dict[str, Rule] = {"missing": "digest-not-found", "moved": "tag-moved"}
+        out: list[Violation] = []
         for finding in report.findings:
             site = at.get((finding.file, finding.line, finding.column))
             if site is not None:
                 rule = rules.get(finding.problem, "unverified")
-                yield Violation(site, rule, message(label(site), rule, site.image), finding.detail)
+                text = message(label(site), rule, site.image)
+                out.append(Violation(site, rule, text, finding.detail))
         for failure in report.failures:
             site = named.get((failure.file, failure.line, failure.reference))
             if site is not None:
                 text = message(label(site), "unverified", site.image)
-                yield Violation(site, "unverified", text, failure.reason)
+                out.append(Violation(site, "unverified", text, failure.reason))
+        return out
 
     return verify
 
 
-def signature_verifier(
-    resolve_options: Any = None, key: str = "", identity: str | None = None
-) -> Verifier:
+def signature_verifier(key: str, identity: str | None = None) -> AsyncVerifier:
     """``--verify --key``: each pinned digest must carry a cosign signature ``key`` verifies.
 
     A digest without one is an ``unsigned`` violation whose detail says why (no signature,
@@ -451,26 +455,25 @@ def signature_verifier(
 
     public = load_public_key(key)
 
-    def verify(sites: list[ImageSite]) -> Iterator[Violation]:
-        from imgdigest.resolver import Resolver
+    async def verify(sites: list[ImageSite], resolver: Any) -> list[Violation]:
         from imgdigest.signatures.enforce import verdicts
 
         images = [s.image for s in sites]
-        with Resolver(resolve_options) as resolver:
-            answers = resolver.run(
-                verdicts(resolver.inner, images, public, key_name=key, identity=identity)
-            )
+        answers = await verdicts(resolver, images, public, key_name=key, identity=identity)
+        out: list[Violation] = []
         for site in sites:
             verdict = answers[site.image]
             if verdict.problem is None:
                 continue
             rule: Rule = "unverified" if verdict.unverified else "unsigned"
-            yield Violation(site, rule, message(label(site), rule, site.image), verdict.problem)
+            text = message(label(site), rule, site.image)
+            out.append(Violation(site, rule, text, verdict.problem))
+        return out
 
     return verify
 
 
-def verifier_for(options: CheckOptions, resolve_options: Any = None) -> Verifier | None:
+def async_verifier_for(options: CheckOptions) -> AsyncVerifier | None:
     """What ``options`` asks of registries: nothing, ``--verify``, or also ``--key``."""
     if options.identity and not options.key:
         from imgdigest.errors import UsageError
@@ -478,21 +481,34 @@ def verifier_for(options: CheckOptions, resolve_options: Any = None) -> Verifier
         raise UsageError("--identity needs --key")
     if not (options.verify or options.key):
         return None
-    verifier = registry_verifier(resolve_options)
+    verifier = registry_verifier()
     if options.key:
-        signed = signature_verifier(resolve_options, options.key, options.identity)
-        verifier = both(verifier, signed)
+        verifier = both(verifier, signature_verifier(options.key, options.identity))
     return verifier
 
 
-def both(first: Verifier, second: Verifier) -> Verifier:
-    """Two verifiers' violations; a site the first already faults is not asked again."""
+def verifier_for(options: CheckOptions, resolve_options: Any = None) -> Verifier | None:
+    """``async_verifier_for`` on a resolver of its own, for a caller without a session."""
+    asked = async_verifier_for(options)
+    if asked is None:
+        return None
 
     def verify(sites: list[ImageSite]) -> Iterator[Violation]:
-        found = list(first(sites))
-        yield from found
+        from imgdigest.resolver import Resolver
+
+        with Resolver(resolve_options) as resolver:
+            return iter(resolver.run(asked(sites, resolver.inner)))
+
+    return verify
+
+
+def both(first: AsyncVerifier, second: AsyncVerifier) -> AsyncVerifier:
+    """Two verifiers' violations; a site the first already faults is not asked again."""
+
+    async def verify(sites: list[ImageSite], resolver: Any) -> list[Violation]:
+        found = await first(sites, resolver)
         faulted = {id(v.site) for v in found}
-        yield from second([s for s in sites if id(s) not in faulted])
+        return found + await second([s for s in sites if id(s) not in faulted], resolver)
 
     return verify
 

@@ -34,9 +34,9 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from imgdigest.audit import AuditOptions, AuditReport
-    from imgdigest.check import CheckOptions, CheckReport
+    from imgdigest.check import CheckOptions, CheckReport, Violation
     from imgdigest.copy import CopyReport
-    from imgdigest.documents import FinderOptions
+    from imgdigest.documents import FinderOptions, ImageSite
     from imgdigest.drift import DriftReport
     from imgdigest.inspect import ImageConfig, ImageTree, LayerList, ManifestInfo, TagList
     from imgdigest.krm import KrmResult, KrmSettings
@@ -440,13 +440,21 @@ class AsyncClient:
     async def check(
         self, paths: Iterable[str], options: CheckOptions | None = None
     ) -> CheckReport:
-        """``check`` over files; with ``options.verify`` digests are asked of the registry."""
-        from imgdigest.check import CheckOptions, check_paths, verifier_for
+        """``check`` over files; with ``options.verify`` digests are asked of the registry
+        (and with ``options.key``, signatures) through this session's resolver."""
+        from imgdigest.check import CheckOptions, async_verifier_for, check_paths
 
         options = options or CheckOptions()
-        verifier = verifier_for(options, self.options)  # options.key: signatures too
-        if verifier is None:
+        asked = async_verifier_for(options)
+        if asked is None:
             return check_paths(paths, options)
+        loop = asyncio.get_running_loop()
+        resolver = self.resolver
+
+        def verifier(sites: list[ImageSite]) -> Iterator[Violation]:
+            # Files are read in a worker thread; the questions go back to this loop.
+            return iter(asyncio.run_coroutine_threadsafe(asked(sites, resolver), loop).result())
+
         return await asyncio.to_thread(check_paths, list(paths), options, verifier=verifier)
 
     async def pin_chart(
@@ -684,10 +692,7 @@ class Client:
         return self.run(self.aio.lock(paths, platform=platform, finder=finder))
 
     def check(self, paths: Iterable[str], options: CheckOptions | None = None) -> CheckReport:
-        from imgdigest.check import CheckOptions, check_paths, verifier_for
-
-        options = options or CheckOptions()
-        return check_paths(paths, options, verifier=verifier_for(options, self.aio.options))
+        return self.run(self.aio.check(paths, options))
 
     def pin_chart(
         self,
