@@ -202,7 +202,7 @@ def test_cli_text_json_and_exit_codes() -> None:
     j = run("--offline", "--format", "json", *CLUSTER)
     assert j.returncode == 1
     doc = json.loads(j.stdout)
-    assert list(doc) == ["workloads", "findings", "failures", "notes", "offline", "summary"]
+    assert list(doc) == ["workloads", "findings", "failures", "notes", "offline", "lock", "summary"]
     assert doc["workloads"][2] == {
         "namespace": "kube-system",
         "kind": "DaemonSet",

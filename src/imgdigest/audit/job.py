@@ -1,6 +1,8 @@
 """The audit itself: group what runs by workload, then judge it, offline and online.
 
 Offline (from the dump alone): ``mixed``, ``unpinned``, ``mismatch`` and ``not-running``.
+Offline with a lock file, its digests answer what the registry would: ``stale`` against
+the digest a tag is locked to, and an index's platform manifests from its ``children``.
 Online, through the library's resolver so every question shares one session:
 
 * ``stale``: one HEAD per unique tag that a pod's spec names without a digest. When a
@@ -14,9 +16,10 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from imgdigest import reference as references
 from imgdigest.audit.inventory import Inventory, Key, Seen, read_inventory
@@ -32,18 +35,31 @@ from imgdigest.audit.model import (
 from imgdigest.digest import Digest
 from imgdigest.display import count
 from imgdigest.errors import ImgdigestError
+from imgdigest.media import OCI_INDEX
 from imgdigest.reference import Reference
-from imgdigest.resolver import AsyncResolver, Resolution, ResolveOptions, run_with_resolver
+from imgdigest.resolver import (
+    AsyncResolver,
+    Child,
+    Resolution,
+    ResolveOptions,
+    run_with_resolver,
+)
+
+if TYPE_CHECKING:
+    from imgdigest.lock import Lock
 
 _ROLE_ORDER = {"init": 0, "container": 1, "ephemeral": 2}
 
 
 @dataclass(frozen=True)
 class AuditOptions:
-    """``offline``: no registry (no ``stale``); ``resolve``: each running digest's tree."""
+    """``offline``: no registry (no ``stale`` unless ``lock`` answers for it); ``resolve``:
+    each running digest's tree."""
 
     offline: bool = False
     resolve: bool = False
+    #: offline, the digests a lock file records stand in for the registry's answers
+    lock: Lock | None = None
 
 
 @dataclass
@@ -90,7 +106,17 @@ async def audit_inventory(
             "config's digest, or none yet): what they run cannot be compared with a tag or a pin"
         )
     if resolver is not None:
-        await _online(report, groups, resolver, options)
+
+        async def ask(refs: dict[str, Reference], children: bool) -> dict[str, Resolution]:
+            return await _ask(report, resolver, refs, children=children)
+
+        await _judge(groups, ask, "now names")
+        if options.resolve:
+            await _trees(report, groups, resolver)
+            report.resolved = True
+    elif options.lock is not None:
+        report.lock = True
+        await _judge(groups, _lock_answers(report, options.lock), "is locked to")
     for group in groups:
         for audit in group.workload.containers:
             seen = group.seen[(audit.role, audit.name)]
@@ -226,9 +252,12 @@ def _short(digest: str | None) -> str:
     return digest[:19] if digest else "?"
 
 
-async def _online(
-    report: AuditReport, groups: list[_Group], resolver: AsyncResolver, options: AuditOptions
-) -> None:
+Ask = Callable[[dict[str, Reference], bool], Awaitable[dict[str, Resolution]]]
+
+
+async def _judge(groups: list[_Group], ask: Ask, says: str) -> None:
+    """``stale``, and ``mismatch``/``mixed`` confirmed, from what ``ask`` answers: the
+    registry (``says``: "now names") or a lock file ("is locked to")."""
     tags: dict[str, Reference] = {}
     for group in groups:
         for seen in group.seen.values():
@@ -236,7 +265,7 @@ async def _online(
                 ref = _parsed(s.spec_image)
                 if ref is not None and ref.digest is None and s.running.known:
                     tags.setdefault(str(ref), ref)
-    answers = await _ask(report, resolver, tags, children=False)
+    answers = await ask(tags, False)
     # Only where a running digest differs from an index's: read that index's children.
     pinned: dict[str, Reference] = {}
     second: dict[str, Reference] = {}
@@ -257,7 +286,7 @@ async def _online(
                     and s.running.digest != answer.digest
                 ):
                     second[str(answer.reference)] = answer.reference  # type: ignore[assignment]
-    children = await _ask(report, resolver, {**second, **pinned}, children=True)
+    children = await ask({**second, **pinned}, True)
     # A platform manifest's digest stands for its index: replicas on different
     # architectures (or runtimes) that report the two run the same image.
     family = {c.digest: res.digest for res in children.values() for c in res.children}
@@ -274,10 +303,38 @@ async def _online(
                 if not (f.problem == "mismatch" and _is_child(children, f, audit))
                 and not (f.problem == "mixed" and same)
             ]
-            _stale(workload, audit, seen, answers, children)
-    if options.resolve:
-        await _trees(report, groups, resolver)
-        report.resolved = True
+            _stale(workload, audit, seen, answers, children, says)
+
+
+def _lock_answers(report: AuditReport, lock: Lock) -> Ask:
+    """A lock file answering as the resolver would: a tag by its entry, a pinned digest by
+    the index entry that has it (with its ``children``)."""
+    indexes = {e.digest: e for e in lock.entries() if e.platform is None}
+    missing: set[str] = set()
+
+    async def ask(refs: dict[str, Reference], children: bool) -> dict[str, Resolution]:
+        answers: dict[str, Resolution] = {}
+        for key, ref in refs.items():
+            entry = indexes.get(ref.digest) if ref.digest else lock.lookup(ref)
+            if entry is None:
+                if not ref.digest and key not in missing:
+                    missing.add(key)
+                    report.notes.append(f"{key} is not in the lock file: not judged stale")
+                continue
+            kids = tuple(
+                Child(None, digest, "", 0) for _, digest in sorted(entry.children.items())
+            )
+            answers[key] = Resolution(
+                given=key,
+                reference=ref.with_digest(Digest.parse(entry.digest)),
+                digest=entry.digest,
+                media_type=entry.media_type or (OCI_INDEX if entry.children else ""),
+                size=0,
+                children=kids if children else (),
+            )
+        return answers
+
+    return ask
 
 
 async def _ask(
@@ -308,6 +365,7 @@ def _stale(
     seen: list[Seen],
     answers: dict[str, Resolution],
     children: dict[str, Resolution],
+    says: str,
 ) -> None:
     by_digest: dict[tuple[str, str, str], list[str]] = {}
     for s in seen:
@@ -326,7 +384,7 @@ def _stale(
         key = (str(s.spec_image), str(s.running.digest), answer.digest)
         by_digest.setdefault(key, []).append(s.pod)
     for (image, running, now), pods in by_digest.items():
-        detail = f"{running} runs in {count(len(pods), 'pod')}, but {image} now names {now}"
+        detail = f"{running} runs in {count(len(pods), 'pod')}, but {image} {says} {now}"
         audit.findings.append(_finding(workload, audit, "stale", detail, pods, running, now))
 
 

@@ -174,6 +174,7 @@ class AuditReport:
     notes: list[str] = field(default_factory=list)
     pods: int = 0
     offline: bool = False
+    lock: bool = False  #: offline, a lock file answered for the registry
     resolved: bool = False  #: whether running digests were resolved to their trees
 
     @property
@@ -229,5 +230,6 @@ class AuditReport:
             "failures": [f.to_json() for f in self.failures],
             "notes": list(self.notes),
             "offline": self.offline,
+            "lock": self.lock,
             "summary": self.summary(),
         }

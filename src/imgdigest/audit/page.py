@@ -66,7 +66,9 @@ def render(report: AuditReport) -> str:
         '<p><label><input type="checkbox" id="only" disabled> findings only</label> ',
         '<span id="rows"></span></p>',
     ]
-    if report.offline:
+    if report.lock:
+        parts.append("<p>Offline: <em>stale</em> was judged against a lock file.</p>")
+    elif report.offline:
         parts.append("<p>Offline: <em>stale</em> was not checked.</p>")
     for note in report.notes:
         parts.append(f'<p class="note">{escape(note)}</p>')

@@ -25,6 +25,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("paths", nargs="+", metavar="FILE", help="kubectl JSON output; - for stdin")
     p.add_argument("--offline", action="store_true", help="ask no registry (no stale check)")
     p.add_argument(
+        "--lock",
+        metavar="FILE",
+        help="with --offline: judge stale against this lock file's digests, and tell an "
+        "index's platform manifests by its children (imgdigest lock writes one)",
+    )
+    p.add_argument(
         "--resolve",
         action="store_true",
         help="also show each running digest's index and platform manifests",
@@ -55,7 +61,14 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("- (stdin) can be named only once")
     if args.offline and args.resolve:
         raise UsageError("--resolve asks the registry: it cannot be combined with --offline")
-    options = AuditOptions(offline=args.offline, resolve=args.resolve)
+    lock = None
+    if args.lock:
+        if not args.offline:
+            raise UsageError("--lock answers for the registry: use it with --offline")
+        from imgdigest.lock import read_lock
+
+        lock = read_lock(args.lock)
+    options = AuditOptions(offline=args.offline, resolve=args.resolve, lock=lock)
     with explained(args) as trace:
         ropts = None if args.offline else resolve_options(args, trace)
         report = audit_paths(args.paths, ropts, options)
@@ -79,7 +92,13 @@ def run(args: argparse.Namespace) -> int:
             f"{s['mixed']} mixed, "
             f"{s['unpinned']} unpinned, {s['stale']} stale, {s['mismatch']} mismatch, "
             f"{s['not-running']} not running"
-            + (" (offline: stale not checked)" if report.offline else "")
+            + (
+                " (offline: stale judged against the lock file)"
+                if report.lock
+                else " (offline: stale not checked)"
+                if report.offline
+                else ""
+            )
         )
     return report.exit_code
 
