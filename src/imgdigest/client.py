@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from imgdigest.audit import AuditOptions, AuditReport
-    from imgdigest.check import CheckOptions, CheckReport, Violation
+    from imgdigest.check import CheckOptions, CheckReport, Verifier, Violation
     from imgdigest.copy import CopyReport
     from imgdigest.documents import FinderOptions, ImageSite
     from imgdigest.drift import DriftReport
@@ -442,20 +442,29 @@ class AsyncClient:
     ) -> CheckReport:
         """``check`` over files; with ``options.verify`` digests are asked of the registry
         (and with ``options.key``, signatures) through this session's resolver."""
-        from imgdigest.check import CheckOptions, async_verifier_for, check_paths
+        from imgdigest.check import CheckOptions, check_paths
 
         options = options or CheckOptions()
+        verifier = self._verifier(options)
+        if verifier is None:
+            return check_paths(paths, options)
+        return await asyncio.to_thread(check_paths, list(paths), options, verifier=verifier)
+
+    def _verifier(self, options: CheckOptions) -> Verifier | None:
+        """``options``' registry questions for a worker thread, answered on this loop by
+        this session's resolver."""
+        from imgdigest.check import async_verifier_for
+
         asked = async_verifier_for(options)
         if asked is None:
-            return check_paths(paths, options)
+            return None
         loop = asyncio.get_running_loop()
         resolver = self.resolver
 
         def verifier(sites: list[ImageSite]) -> Iterator[Violation]:
-            # Files are read in a worker thread; the questions go back to this loop.
             return iter(asyncio.run_coroutine_threadsafe(asked(sites, resolver), loop).result())
 
-        return await asyncio.to_thread(check_paths, list(paths), options, verifier=verifier)
+        return verifier
 
     async def pin_chart(
         self,
@@ -482,11 +491,20 @@ class AsyncClient:
         *,
         release: str = "release",
     ) -> CheckReport:
-        """``check`` of what a Helm chart renders, each finding at the values line feeding it."""
+        """``check`` of what a Helm chart renders, each finding at the values line feeding it
+        (with ``options.verify``, asked of the registry through this session)."""
+        from imgdigest.check import CheckOptions
         from imgdigest.pin import check_chart
 
+        options = options or CheckOptions()
         return await asyncio.to_thread(
-            check_chart, chart, values, set_values, options, release=release
+            check_chart,
+            chart,
+            values,
+            set_values,
+            options,
+            release=release,
+            verifier=self._verifier(options),
         )
 
     async def audit(
@@ -714,9 +732,7 @@ class Client:
         *,
         release: str = "release",
     ) -> CheckReport:
-        from imgdigest.pin import check_chart
-
-        return check_chart(chart, values, set_values, options, release=release)
+        return self.run(self.aio.check_chart(chart, values, set_values, options, release=release))
 
     def audit(self, paths: Iterable[str], options: AuditOptions | None = None) -> AuditReport:
         return self.run(self.aio.audit(paths, options))

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+import imgdigest
+from imgdigest.check import CheckOptions
 from imgdigest.documents import scan_text
 from imgdigest.errors import ChartError
 from imgdigest.lock import Lock, LockEntry
@@ -288,3 +290,38 @@ def test_update_refreshes_a_pinned_value_through_the_chart(tmp_path) -> None:
     assert [(c.old, c.new, c.mode) for c in plan.changes] == [(f"1@{old}", f"1@{D}", "update")]
     plan.write()
     assert rendered(chart) == {"c": f"{R}/x:1@{D}"}
+
+
+def test_check_chart_verify_reports_a_moved_tag_at_its_values_line(
+    registry_http, unique_repo, tmp_home, monkeypatch
+) -> None:
+    host = registry_http.host
+    chart = copy_chart("shapes", tmp_home, host, unique_repo)
+    (chart / "templates" / "job.yaml").unlink()
+    for name, image, _ in TRACED:
+        repo, tag = image.removeprefix(f"{R}/shapes/").split(":")
+        push_image(registry_http, f"{unique_repo}/{repo}", tag, seed=name)
+    first = push_index(registry_http, f"{unique_repo}/web", "1.0", seed="web").digest
+    prod = str(chart / "values-prod.yaml")
+    monkeypatch.setenv("PATH", f"{TOOLS}{os.pathsep}{os.environ['PATH']}")
+    opts = options(registry_http, tmp_home)
+    plan = pin_chart(chart, [prod], options=PinOptions(), resolve_options=opts)
+    plan.write()
+    with imgdigest.Client(opts) as client:
+        verify = CheckOptions(verify=True)
+        assert client.check_chart(chart, [prod], options=verify).violations == []
+        # the web tag moves after pinning: --verify reports it where the value is set
+        now = push_index(registry_http, f"{unique_repo}/web", "1.0", seed="web, rebuilt").digest
+        report = client.check_chart(chart, [prod], options=verify)
+    web = str(chart / "values.yaml")
+    assert [(v.rule, v.file, v.line) for v in report.violations] == [("tag-moved", web, 6)]
+    violation = report.violations[0]
+    assert violation.message.startswith("Helm value <")
+    assert violation.detail == (
+        f"tag 1.0 has moved: pinned {first}, now {now}; "
+        f"rendered in {chart}/templates/deployment.yaml as container <web>"
+    )
+    done = cli("check", "--chart", str(chart), "-f", prod, "--verify", "-q")
+    assert done.returncode == 1, done.stderr
+    # the CLI prints what the library found, at the same line
+    assert done.stdout.splitlines() == [f"{web}:6:8: {violation.message} ({violation.detail})"]

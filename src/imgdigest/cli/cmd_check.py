@@ -129,13 +129,26 @@ def run(args: argparse.Namespace) -> int:
     options = _options(args)
     verifier = None
     if chart:
-        if args.verify:
-            raise UsageError("--verify does not take --chart yet: pin --chart, then check --verify")
         from imgdigest.pin import check_chart
 
-        result = check_chart(
-            args.chart, args.values, args.set_values, options, release=args.release
-        )
+        if args.verify:
+            from imgdigest.check import verifier_for
+            from imgdigest.cli._common import explained, resolve_options
+
+            with explained(args) as trace:
+                verifier = verifier_for(options, resolve_options(args, trace))
+                result = check_chart(
+                    args.chart,
+                    args.values,
+                    args.set_values,
+                    options,
+                    release=args.release,
+                    verifier=verifier,
+                )
+        else:
+            result = check_chart(
+                args.chart, args.values, args.set_values, options, release=args.release
+            )
     elif args.verify:
         from imgdigest.check import verifier_for
         from imgdigest.cli._common import explained, resolve_options

@@ -18,7 +18,7 @@ from imgdigest.pin.chart.trace import template_path, trace
 from imgdigest.pin.chart.values import image_entries, merge_values, set_leaves, site_for
 
 if TYPE_CHECKING:
-    from imgdigest.check import CheckOptions, CheckReport
+    from imgdigest.check import CheckOptions, CheckReport, Verifier
 
 
 def chart_sites(
@@ -66,32 +66,64 @@ def check_chart(
     *,
     release: str = "release",
     helm: str | None = None,
+    verifier: Verifier | None = None,
 ) -> CheckReport:
     """``check`` of what ``chart`` renders, each finding at the values line that feeds it.
 
     An image from a template literal is reported at its template's line; ``detail`` says
-    where each image renders.
+    where each image renders. ``verifier`` asks the registry about the pinned images that
+    pass (``--verify``, ``--key``), and its findings go to the same lines.
     """
-    from imgdigest.check import CheckOptions, CheckReport, Violation, label, message, site_violation
+    from imgdigest.check import (
+        CheckOptions,
+        CheckReport,
+        Violation,
+        is_exempt,
+        label,
+        message,
+        site_violation,
+    )
 
     options = options or CheckOptions()
     pairs, notes = chart_sites(chart, values, set_values, release=release, helm=helm)
     report = CheckReport(notes=notes)
     files: list[str] = []
-    for site, feeding in pairs:
-        report.images += 1
-        violation = site_violation(site, options)
-        if violation is None:
-            continue
-        rendered = f"rendered in {site.file} as {label(site)}"
+    feeds: dict[int, ImageSite | None] = {}
+    passed: list[ImageSite] = []
+
+    def place(violation: Violation, feeding: ImageSite | None, asked: bool = False) -> None:
+        """At the values entry feeding the image; a registry's answer keeps its reason."""
+        site = violation.site
+        where = (
+            f"rendered in {site.file} as {label(site)}"
+            if feeding is not None
+            else "a template literal, not a values entry"
+        )
+        why = f"{violation.detail}; {where}" if asked and violation.detail else where
         if feeding is not None:
             who = f"Helm value <{feeding.field_path}>"
             text = message(who, violation.rule, site.image)
-            found = Violation(feeding, violation.rule, text, rendered)
+            found = Violation(feeding, violation.rule, text, why)
         else:
-            found = replace(violation, detail="a template literal, not a values entry")
+            found = replace(violation, detail=why)
         report.violations.append(found)
         files.append(found.file)
+
+    for site, feeding in pairs:
+        report.images += 1
+        violation = site_violation(site, options)
+        if violation is not None:
+            place(violation, feeding)
+        elif (
+            verifier is not None
+            and site.value_type == "str"
+            and not is_exempt(site.image, options.exempt)
+        ):
+            feeds[id(site)] = feeding
+            passed.append(site)
+    if verifier is not None and passed:
+        for violation in verifier(passed):
+            place(violation, feeds[id(violation.site)], asked=True)
     report.files = list(dict.fromkeys([str(chart), *files]))
     report.violations.sort(key=lambda v: (v.file, v.line, v.column))
     return report
