@@ -7,8 +7,6 @@ them: the real binary renders, and its failure is reported in its own words.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from collections.abc import Sequence
 
 from imgdigest.errors import ChartError
@@ -21,6 +19,8 @@ SET = "--set"
 
 def find_helm(helm: str | None = None) -> str:
     """The ``helm`` to run: the one given, else the first on ``PATH``."""
+    import shutil  # loaded when a chart is rendered, not by every pin
+
     found = shutil.which(helm or "helm")
     if found is None:
         raise ChartError(
@@ -46,6 +46,8 @@ def render(
     for item in set_values:
         command += [SET, item]
     env = {k: v for k, v in os.environ.items() if not k.startswith("HELM_POST_RENDERER")}
+    import subprocess
+
     try:
         done = subprocess.run(
             command,

@@ -6,7 +6,6 @@ instead, and is proven again; the loop ends when the proof holds or no entry is 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,6 +95,8 @@ def pin_chart(
     """
     run, output = prepare(chart, values, set_values, release, helm)
     if options.offline:
+        import asyncio  # offline pin of plain files never loads it: 20 ms of start-up
+
         return asyncio.run(_plan_chart(run, output, options, None))
     from imgdigest.resolver import run_with_resolver
 
@@ -113,6 +114,8 @@ async def plan_chart(
     helm: str | None = None,
 ) -> ChartPlan:
     """``pin_chart`` through a resolver the caller owns (None: the lock only)."""
+    import asyncio
+
     run, output = await asyncio.to_thread(prepare, chart, values, set_values, release, helm)
     return await _plan_chart(run, output, options, None if options.offline else resolver)
 
@@ -143,6 +146,8 @@ async def _plan_chart(
         texts = made.texts(run)
         problem: str | None = None
         if texts:
+            import asyncio
+
             second = await asyncio.to_thread(prove, run, texts)
             problem, missing = check_proof(first, second, made.traced)
             if problem is None and missing:

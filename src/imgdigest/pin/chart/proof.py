@@ -8,8 +8,6 @@ a scratch copy, so the user's chart and values are untouched until the plan is w
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 
 from imgdigest import reference as references
@@ -25,6 +23,9 @@ def prove(
     texts: dict[str, str],
 ) -> str:
     """Render the chart again with the edited values, in a scratch copy."""
+    import shutil  # loaded when a chart is rendered, not by every pin
+    import tempfile
+
     with tempfile.TemporaryDirectory(prefix="imgdigest-chart-") as tmp:
         copy = Path(tmp) / run.chart.name
         shutil.copytree(run.chart, copy, symlinks=True)
