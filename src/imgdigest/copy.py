@@ -423,20 +423,7 @@ async def copy(
     await dest.prepare(source)
     plan = _Plan()
     await _walk(source, top, digest, plan, 0)
-    attached: list[Found] = []
-    if referrers and dest.carries_referrers:
-        attached = await walk(source, [d for _, d in plan.manifests])
-        extra = _Plan()
-        for f in attached:
-            await _walk(source, f.manifest, f.referrer.digest, extra, 0)
-        for d in extra.blobs.values():
-            plan.blobs.setdefault(d.digest, d)
-        # An index among the referrers brings children of its own: pushed before it.
-        nested = {f.referrer.digest for f in attached}
-        plan.manifests[-1:-1] = [(m, d) for m, d in extra.manifests if d not in nested]
     report = CopyReport(dest.pinned(digest), digest)
-    report.blobs = len(plan.blobs)
-    report.manifests = len(plan.manifests)
 
     limit = asyncio.Semaphore(BLOB_CONCURRENCY)
     total = sum(d.size for d in plan.blobs.values())
@@ -465,16 +452,42 @@ async def copy(
             await asyncio.sleep(PROGRESS_INTERVAL)
 
     ticker = asyncio.create_task(tick()) if progress is not None else None
+    # The image's blobs move while its referrers are looked up: the look-ups are a round
+    # trip or two per manifest, and need none of the blobs.
+    blobs = asyncio.ensure_future(_gather_all(one_blob(d) for d in plan.blobs.values()))
+    attached: list[Found] = []
     try:
-        await _gather_all(one_blob(d) for d in plan.blobs.values())
+        if referrers and dest.carries_referrers:
+            attached = await walk(source, [d for _, d in plan.manifests])
+            extra = _Plan()
+            for f in attached:
+                await _walk(source, f.manifest, f.referrer.digest, extra, 0)
+            more = [d for d in extra.blobs.values() if d.digest not in plan.blobs]
+            for d in more:
+                plan.blobs[d.digest] = d
+            total += sum(d.size for d in more)
+            # An index among the referrers brings children of its own: pushed before it.
+            nested = {f.referrer.digest for f in attached}
+            plan.manifests[-1:-1] = [(m, d) for m, d in extra.manifests if d not in nested]
+            await _gather_all([blobs, *(one_blob(d) for d in more)])
+        else:
+            await blobs
     finally:
+        if not blobs.done():
+            blobs.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await blobs
         if ticker is not None:
             ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await ticker
+    report.blobs = len(plan.blobs)
+    report.manifests = len(plan.manifests)
     if progress is not None:
         progress(total, total)
-    for m, d in plan.manifests:
+    # Which manifests the destination has, asked all at once; then pushed children first.
+    present = await asyncio.gather(*(dest.has_manifest(d) for _, d in plan.manifests))
+    for (m, d), there in zip(plan.manifests, present, strict=True):
         is_top = d == digest
         if is_top:
             # Referrers go before the top manifest, so the tag still moves last.
@@ -482,7 +495,7 @@ async def copy(
             for f in attached:
                 if not await dest.put_referrer(f):
                     report.referrers_skipped += 1
-        if await dest.has_manifest(d) and not (is_top and dest.tag):
+        if there and not (is_top and dest.tag):
             report.manifests_skipped += 1
             continue
         await dest.put_manifest(m, d, dest.tag if is_top else None)
