@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import bisect
 import difflib
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import accumulate
 
 from imgdigest.errors import UsageError
 
-#: What ``str.splitlines`` breaks lines at, and the same less "\n".
-_BREAKS = re.compile("[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
-_OTHER_BREAKS = re.compile("[\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+#: What ``str.splitlines`` breaks lines at besides "\n" (tested one by one with ``in``:
+#: a character class searched through a large text costs forty times as much).
+_OTHER_BREAKS = "\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"
+
+
+def _only_newlines(text: str) -> bool:
+    return not any(c in text for c in _OTHER_BREAKS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,8 +116,8 @@ def edits_diff(text: str, edits: Iterable[Edit], name: str, context: int = 3) ->
     # "No newline" and a run of lines is prefixed and joined in one call.
     plain = (
         text.endswith("\n")
-        and _OTHER_BREAKS.search(text) is None
-        and not any(_BREAKS.search(e.new) for e in ordered)
+        and _only_newlines(text)
+        and all("\n" not in e.new and _only_newlines(e.new) for e in ordered)
         and "\n" not in name
     )
 
