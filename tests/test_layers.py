@@ -27,6 +27,7 @@ LAYERS: list[tuple[str, set[str]]] = [
             "files",
             "digest",
             "reference",
+            "lazyre",
             "platform",
             "media",
             "kubernetes",

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Literal
 
 from imgdigest import reference as references
 from imgdigest.digest import ALGORITHMS
+from imgdigest.lazyre import lazy_patterns
 from imgdigest.reference import NAME_TOTAL_LENGTH_MAX, PATTERNS, Reference
 
 #: The template's own test for "has a digest" (searched, not anchored).
@@ -53,17 +54,7 @@ if TYPE_CHECKING:
     NAME_THEN_DIGEST: re.Pattern[str]
 
 
-def __getattr__(name: str) -> re.Pattern[str]:
-    pattern = _LAZY.get(name)
-    if pattern is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    compiled = globals()[name] = re.compile(pattern)
-    return compiled
-
-
-def _strict(name: str) -> re.Pattern[str]:
-    found: re.Pattern[str] | None = globals().get(name)
-    return found if found is not None else __getattr__(name)
+__getattr__, _strict = lazy_patterns(globals(), _LAZY)
 
 #: What the strict rule finds wrong (also ``check``'s rule names).
 StrictProblem = Literal["invalid-digest", "invalid-reference"]

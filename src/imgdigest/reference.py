@@ -56,6 +56,7 @@ from typing import TYPE_CHECKING
 
 from imgdigest.digest import Digest
 from imgdigest.errors import InvalidDigestError, InvalidReferenceError, UsageError
+from imgdigest.lazyre import lazy_patterns
 
 __all__ = [
     "ANCHORED_DIGEST_RE",
@@ -176,19 +177,8 @@ if TYPE_CHECKING:
     _ANCHORED_REMOTE_NAME_RE: re.Pattern[str]
 
 
-def __getattr__(name: str) -> re.Pattern[str]:
-    """``ANCHORED_NAME_RE`` and the others, compiled once on first use."""
-    pattern = PATTERNS.get(name)
-    if pattern is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    compiled = globals()[name] = re.compile(pattern)
-    return compiled
-
-
-def _re(name: str) -> re.Pattern[str]:
-    """A grammar expression from inside this module (globals do not call ``__getattr__``)."""
-    found: re.Pattern[str] | None = globals().get(name)
-    return found if found is not None else __getattr__(name)
+# ``ANCHORED_NAME_RE`` and the others, compiled once on first use.
+__getattr__, _re = lazy_patterns(globals(), PATTERNS)
 
 
 class ReferenceSyntaxError(InvalidReferenceError):
