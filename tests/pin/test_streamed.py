@@ -165,3 +165,9 @@ def test_the_collector_settings_are_restored(tree: Path) -> None:
     before = gc.get_threshold()
     plan_paths([str(tree)], OPTIONS)
     assert gc.get_threshold() == before
+    with planner.fewer_collections():
+        assert gc.get_threshold()[0] == planner.GC_YOUNG
+        with planner.fewer_collections():  # another run at the same time
+            pass
+        assert gc.get_threshold()[0] == planner.GC_YOUNG
+    assert gc.get_threshold() == before

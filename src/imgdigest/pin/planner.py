@@ -21,6 +21,7 @@ from __future__ import annotations
 import bisect
 import gc
 import re
+import threading
 from collections.abc import Callable, Coroutine, Iterable, Iterator
 from contextlib import contextmanager
 from itertools import accumulate
@@ -342,12 +343,24 @@ def fewer_collections() -> Iterator[None]:
     which was a fifth of a large run. The collector still runs, every ``GC_YOUNG``
     allocations, and its settings are restored afterwards.
     """
-    before = gc.get_threshold()
-    gc.set_threshold(max(before[0], GC_YOUNG), *before[1:])
+    global _raised, _saved
+    with _gc_lock:  # runs in several threads at once restore what was there before all
+        if _raised == 0:
+            _saved = gc.get_threshold()
+            gc.set_threshold(max(_saved[0], GC_YOUNG), *_saved[1:])
+        _raised += 1
     try:
         yield
     finally:
-        gc.set_threshold(*before)
+        with _gc_lock:
+            _raised -= 1
+            if _raised == 0:
+                gc.set_threshold(*_saved)
+
+
+_gc_lock = threading.Lock()
+_raised = 0  #: runs inside ``fewer_collections`` now
+_saved: tuple[int, ...] = gc.get_threshold()
 
 
 async def plan_scans(
