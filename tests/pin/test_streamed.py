@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import imgdigest.documents.finder as finder
 import imgdigest.pin.planner as planner
 from imgdigest.errors import DocumentError
 from imgdigest.files import TEMP_PREFIX
@@ -165,9 +166,9 @@ def test_the_collector_settings_are_restored(tree: Path) -> None:
     before = gc.get_threshold()
     plan_paths([str(tree)], OPTIONS)
     assert gc.get_threshold() == before
-    with planner.fewer_collections():
-        assert gc.get_threshold()[0] == planner.GC_YOUNG
-        with planner.fewer_collections():  # another run at the same time
+    with finder.fewer_collections():
+        assert gc.get_threshold()[0] == finder.GC_YOUNG
+        with finder.fewer_collections():  # another run at the same time
             pass
-        assert gc.get_threshold()[0] == planner.GC_YOUNG
+        assert gc.get_threshold()[0] == finder.GC_YOUNG
     assert gc.get_threshold() == before

@@ -19,11 +19,8 @@ scanned again, as every edit once had.
 from __future__ import annotations
 
 import bisect
-import gc
 import re
-import threading
-from collections.abc import Callable, Coroutine, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Coroutine, Iterable
 from itertools import accumulate
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -317,50 +314,17 @@ def _plan_streamed(
     answers: dict[tuple[str, str, str | None], Answer] = {}
     files: list[FilePlan] = []
     kinds = ChangeKinds()
-    with fewer_collections():
-        for scan in scans:
-            plan, targets = _collect_guarded(scan, options)
-            source.answer_known(targets, answers)
-            _finish_guarded(plan, targets, answers, source, options, finder)
-            del targets
-            plan.release()
-            plan.pack(kinds)
-            files.append(plan)
+    for scan in scans:  # the finder collects garbage less often while it scans
+        plan, targets = _collect_guarded(scan, options)
+        source.answer_known(targets, answers)
+        _finish_guarded(plan, targets, answers, source, options, finder)
+        del targets
+        plan.release()
+        plan.pack(kinds)
+        files.append(plan)
     return PinPlan(files=files, resolved=len(answers), from_lock=source.from_lock)
 
 
-#: Allocations between two young-generation collections while files are scanned.
-GC_YOUNG = 10_000
-
-
-@contextmanager
-def fewer_collections() -> Iterator[None]:
-    """Run the cyclic garbage collector less often while YAML is composed.
-
-    A document's nodes are young objects that live until the document is read, then die
-    by reference counting (a node graph has no cycles); at Python's default threshold
-    (700) the collector runs thousands of times over nodes that are about to be freed,
-    which was a fifth of a large run. The collector still runs, every ``GC_YOUNG``
-    allocations, and its settings are restored afterwards.
-    """
-    global _raised, _saved
-    with _gc_lock:  # runs in several threads at once restore what was there before all
-        if _raised == 0:
-            _saved = gc.get_threshold()
-            gc.set_threshold(max(_saved[0], GC_YOUNG), *_saved[1:])
-        _raised += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _raised -= 1
-            if _raised == 0:
-                gc.set_threshold(*_saved)
-
-
-_gc_lock = threading.Lock()
-_raised = 0  #: runs inside ``fewer_collections`` now
-_saved: tuple[int, ...] = gc.get_threshold()
 
 
 async def plan_scans(
@@ -416,8 +380,7 @@ def plan_paths(
         platforms.parse(options.platform)  # a bad specifier is a usage error up front
     if options.offline:
         return _plan_streamed(find_images(paths, finder), options, finder)
-    with fewer_collections():
-        scans = list(find_images(paths, finder))
+    scans = list(find_images(paths, finder))
     from imgdigest.resolver import run_with_resolver
 
     return run_with_resolver(
