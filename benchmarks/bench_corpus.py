@@ -175,16 +175,18 @@ def table(rows: list[tuple[str, str, Timing]]) -> str:
     return "\n".join(out)
 
 
-def write_readme(section: str) -> None:
-    """Replace this benchmark's section of benchmarks/README.md (or add it at the end)."""
+def write_readme(result: str) -> None:
+    """Put ``result`` in place of the table of this benchmark's section of README.md (the
+    prose around it, which says what the figures mean, is left to be read again)."""
     text = README.read_text()
-    start = text.find(f"\n{SECTION}\n")
-    if start == -1:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + 1)
-        text = text[: start + 1] + section + (text[end:] if end != -1 else "")
-    README.write_text(text)
+    at = text.find(f"\n{SECTION}\n")
+    first = text.find("\n| corpus | command", at)
+    if at == -1 or first == -1:
+        raise SystemExit(f"no {SECTION!r} table in {README}: add the section by hand first")
+    last = first + 1
+    while text.startswith("|", last):
+        last = text.index("\n", last) + 1
+    README.write_text(text[: first + 1] + result + "\n" + text[last:])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -192,12 +194,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="5, 10 and 20 MB corpora")
     parser.add_argument("--sizes", help="corpus sizes in MB, comma-separated (50,100,200)")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--readme", action="store_true", help="write the table into README.md")
+    parser.add_argument(
+        "--readme", action="store_true", help="put the table in its README.md section"
+    )
     parser.add_argument("--work", type=Path, help="where to generate (default: a temp dir)")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in (args.sizes or ("5,10,20" if args.quick else "50,100,200")).split(",")]
     work = Path(tempfile.mkdtemp(prefix="imgdigest-bench-corpus-", dir=args.work))
-    load_before = os.getloadavg()
+    print(f"load average {', '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
     try:
         lock = work / "images.lock"
         refs = [f"localhost:5000/{name}" for name in image_names()]
@@ -215,24 +219,11 @@ def main(argv: list[str] | None = None) -> int:
     result = table(rows)
     print(result)
     if args.readme:
-        load = ", ".join(f"{x:.1f}" for x in load_before)
-        after = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-        command = ".venv/bin/python -m benchmarks.bench_corpus --readme"
-        if args.quick or args.sizes or args.runs != 3:
-            command += (" --quick" if args.quick else "") + (
-                f" --sizes {args.sizes}" if args.sizes else ""
-            )
-            command += f" --runs {args.runs}" if args.runs != 3 else ""
-        write_readme(
-            f"{SECTION}\n\n"
-            f"`{command}` (medians of {args.runs} runs, each command a fresh process, "
-            f"interleaved; {os.cpu_count()} CPUs shared with other work, load average {load} "
-            f"at the start and {after} at the end; Python {sys.version.split()[0]}, "
-            f"{time.strftime('%Y-%m-%d')}). Every output is checked against the generated "
-            "corpus (see the benchmark's docstring).\n\n"
-            f"{result}\n"
+        write_readme(result)
+        print(
+            f"wrote the table of {SECTION!r} in {README.relative_to(ROOT)}; load average now "
+            f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}: update the prose around it"
         )
-        print(f"wrote the section {SECTION!r} of {README.relative_to(ROOT)}")
     return 0
 
 
