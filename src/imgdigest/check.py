@@ -105,6 +105,28 @@ class Violation:
     def column(self) -> int:
         return self.site.column
 
+    def finding(self) -> reports.Finding:
+        """This violation as every output format writes it."""
+        site = self.site
+        return reports.Finding(
+            file=site.file,
+            line=site.line,
+            column=site.column,
+            rule=self.rule,
+            message=self.message,
+            detail=self.detail,
+            extra={
+                "image": site.image,
+                "role": site.role,
+                "name": site.name,
+                "kind": site.kind,
+                "object": site.object_name,
+                "namespace": site.namespace,
+                "path": site.field_path or None,
+                "document": site.document,
+            },
+        )
+
 
 @dataclass(slots=True)
 class CheckReport:
@@ -125,27 +147,7 @@ class CheckReport:
 
     def to_report(self) -> reports.Report:
         """The findings in the shape every output format (text, JSON, SARIF...) writes."""
-        findings = [
-            reports.Finding(
-                file=v.file,
-                line=v.line,
-                column=v.column,
-                rule=v.rule,
-                message=v.message,
-                detail=v.detail,
-                extra={
-                    "image": v.site.image,
-                    "role": v.site.role,
-                    "name": v.site.name,
-                    "kind": v.site.kind,
-                    "object": v.site.object_name,
-                    "namespace": v.site.namespace,
-                    "path": v.site.field_path or None,
-                    "document": v.site.document,
-                },
-            )
-            for v in self.violations
-        ]
+        findings = [v.finding() for v in self.violations]
         errors = [
             reports.Finding(
                 file=e.file or "?",
@@ -335,6 +337,36 @@ def check_text(
     return check_scans([scan_text(text, file, options=_finder_options(options))], options)
 
 
+def check_files(
+    paths: Iterable[str], options: CheckOptions = CheckOptions()
+) -> Iterator[CheckReport]:
+    """``check_paths`` one file at a time, each file's report as soon as it is read.
+
+    A report of every finding grows with them (about 2 kB each); a caller that writes each
+    part out as it comes holds one file's findings at most, however large the tree.
+    """
+    for scan in find_images(paths, _finder_options(options)):
+        part, _ = _check_file(scan, options)
+        yield part
+
+
+def _check_file(scan: FileScan, options: CheckOptions) -> tuple[CheckReport, bool]:
+    """One scanned file's report, and whether the rule could be applied to it."""
+    part = CheckReport(
+        files=[scan.file], images=len(scan.sites), notes=scan.notes, errors=scan.errors
+    )
+    try:
+        part.violations = check_scan(scan, options)
+    except Exception as exc:  # one file's bug must not lose the report on the others
+        part.errors.append(
+            DocumentSyntaxError(scan.file, None, f"internal error while checking: {exc!r}")
+        )
+        return part, False
+    finally:
+        scan.text = None  # the report keeps sites, not whole files
+    return part, True
+
+
 def check_scans(
     scans: Iterable[FileScan], options: CheckOptions, verifier: Verifier | None = None
 ) -> CheckReport:
@@ -342,17 +374,14 @@ def check_scans(
     report = CheckReport()
     pinned: list[ImageSite] = []
     for scan in scans:
-        report.files.append(scan.file)
-        report.images += len(scan.sites)
-        report.notes.extend(scan.notes)
-        report.errors.extend(scan.errors)
-        try:
-            violations = check_scan(scan, options)
-        except Exception as exc:  # one file's bug must not lose the report on the others
-            report.errors.append(
-                DocumentSyntaxError(scan.file, None, f"internal error while checking: {exc!r}")
-            )
+        part, checked = _check_file(scan, options)
+        report.files.extend(part.files)
+        report.images += part.images
+        report.notes.extend(part.notes)
+        report.errors.extend(part.errors)
+        if not checked:
             continue
+        violations = part.violations
         report.violations.extend(violations)
         if verifier is not None:
             failed = {id(v.site) for v in violations}
@@ -363,7 +392,6 @@ def check_scans(
                 and s.value_type == "str"
                 and not is_exempt(s.image, options.exempt)
             )
-        scan.text = None  # the report keeps sites, not whole files
     if verifier is not None and pinned:
         report.violations.extend(verifier(pinned))
         order = {file: index for index, file in enumerate(report.files)}

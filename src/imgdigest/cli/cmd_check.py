@@ -156,24 +156,53 @@ def run(args: argparse.Namespace) -> int:
         with explained(args) as trace:
             verifier = verifier_for(options, resolve_options(args, trace))
             result = check_paths(args.paths, options, verifier=verifier)
+    elif args.format == "text":
+        return _stream_text(args, options)
     else:
         result = check_paths(args.paths, options)
     report = result.to_report()
     if args.format == "text":
         sys.stdout.write(reports.text(report))
-        for error in report.errors:
-            print(problem("error", f"{error.where()}: {error.message}"), file=sys.stderr)
-        if not args.quiet:
-            for note in report.notes:
-                print(problem("note", f"{note.where()}: {note.message}"), file=sys.stderr)
-            s = report.summary
-            print(
-                f"imgdigest check: {count(s['images'], 'image')} in "
-                f"{count(s['files'], 'file')}, {count(s['violations'], 'violation')}"
-                + (f", {s['errors']} unreadable" if s["errors"] else ""),
-                file=sys.stderr,
-            )
+        _text_tail(report, len(report.findings), args.quiet)
     else:
         sys.stdout.write(reports.render(report, args.format))
     sys.stdout.flush()
     return result.exit_code
+
+
+def _stream_text(args: argparse.Namespace, options: CheckOptions) -> int:
+    """Each file's findings printed as soon as it is read: memory stays flat however many
+    there are (the other formats are one document of them all)."""
+    from imgdigest.check import CheckReport, check_files
+
+    seen = CheckReport()  # files, counts, notes and errors; no findings
+    found = 0
+    for part in check_files(args.paths, options):
+        if part.violations:
+            findings = [v.finding() for v in part.violations]
+            sys.stdout.write(reports.text(reports.Report("check", findings=findings)))
+            found += len(findings)
+        seen.files.extend(part.files)
+        seen.images += part.images
+        seen.notes.extend(part.notes)
+        seen.errors.extend(part.errors)
+    _text_tail(seen.to_report(), found, args.quiet)
+    sys.stdout.flush()
+    return 2 if seen.errors else 1 if found else 0
+
+
+def _text_tail(report: reports.Report, violations: int, quiet: bool) -> None:
+    """Errors, then (unless ``quiet``) notes and the one-line summary, on stderr."""
+    for error in report.errors:
+        print(problem("error", f"{error.where()}: {error.message}"), file=sys.stderr)
+    if quiet:
+        return
+    for note in report.notes:
+        print(problem("note", f"{note.where()}: {note.message}"), file=sys.stderr)
+    s = report.summary
+    print(
+        f"imgdigest check: {count(s['images'], 'image')} in "
+        f"{count(s['files'], 'file')}, {count(violations, 'violation')}"
+        + (f", {s['errors']} unreadable" if s["errors"] else ""),
+        file=sys.stderr,
+    )
