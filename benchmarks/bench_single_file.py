@@ -32,6 +32,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -235,13 +236,7 @@ def measure(item: Input, lock: Path, runs: int, trees: dict[str, Path | None]) -
     for tree, src in trees.items():
         for command in ("check", "pin"):
             jobs[f"{command} {tree}"] = lambda c=command, s=src: run_imgdigest(c, item, lock, s)
-    for job in jobs.values():  # untimed: writes the bytecode, as an install would
-        job()
-    times: dict[str, list[float]] = {name: [] for name in jobs}
-    for _ in range(runs):
-        for name, job in jobs.items():
-            times[name].append(job())
-    return {name: statistics.median(values) for name, values in times.items()}
+    return medians(jobs, runs)
 
 
 def floors(runs: int) -> dict[str, float]:
@@ -255,6 +250,12 @@ def floors(runs: int) -> dict[str, float]:
             "check", Input("empty", empty, 0), empty, None
         ),
     }
+    return medians(jobs, runs)
+
+
+def medians(jobs: dict[str, Callable[[], float]], runs: int) -> dict[str, float]:
+    """Each job's median seconds over ``runs`` rounds, jobs interleaved; one untimed round
+    first writes the bytecode, as an install would."""
     for job in jobs.values():
         job()
     times: dict[str, list[float]] = {name: [] for name in jobs}

@@ -35,11 +35,10 @@ class Edit:
     new: str
 
 
-def apply_edits(text: str, edits: Iterable[Edit]) -> str:
-    """``text`` with every edit made; identical edits of one span (YAML aliases) count once."""
+def ordered_edits(text: str, edits: Iterable[Edit]) -> list[Edit]:
+    """The edits in text order, identical ones of one span (YAML aliases) once; a
+    ``UsageError`` for one outside ``text`` or two that overlap."""
     ordered = sorted(set(edits), key=lambda e: (e.start, e.end))
-    parts: list[str] = []
-    pos = 0
     previous: Edit | None = None
     for edit in ordered:
         if not 0 <= edit.start <= edit.end <= len(text):
@@ -49,10 +48,18 @@ def apply_edits(text: str, edits: Iterable[Edit]) -> str:
                 f"overlapping edits at characters {previous.start}:{previous.end} "
                 f"and {edit.start}:{edit.end}"
             )
+        previous = edit
+    return ordered
+
+
+def apply_edits(text: str, edits: Iterable[Edit]) -> str:
+    """``text`` with every edit made; identical edits of one span (YAML aliases) count once."""
+    parts: list[str] = []
+    pos = 0
+    for edit in ordered_edits(text, edits):
         parts.append(text[pos : edit.start])
         parts.append(edit.new)
         pos = edit.end
-        previous = edit
     parts.append(text[pos:])
     return "".join(parts)
 

@@ -37,7 +37,7 @@ from imgdigest.documents import (
     find_images,
     scan_text,
 )
-from imgdigest.edits import Edit, apply_edits
+from imgdigest.edits import Edit, apply_edits, ordered_edits
 from imgdigest.errors import ImgdigestError, UsageError
 from imgdigest.pin.digests import Answer, DigestSource
 from imgdigest.pin.plan import (
@@ -200,16 +200,7 @@ def _in_place(text: str, target: Target, new: str, want: str) -> bool:
 
 def _no_overlap(text: str, edits: list[Edit]) -> None:
     """Raise ``UsageError`` as ``apply_edits`` would, without making the new text."""
-    previous: Edit | None = None
-    for edit in sorted(set(edits), key=lambda e: (e.start, e.end)):
-        if not 0 <= edit.start <= edit.end <= len(text):
-            raise UsageError(f"edit {edit.start}:{edit.end} outside the text")
-        if previous is not None and edit.start < previous.end:
-            raise UsageError(
-                f"overlapping edits at characters {previous.start}:{previous.end} "
-                f"and {edit.start}:{edit.end}"
-            )
-        previous = edit
+    ordered_edits(text, edits)
 
 
 def _all_in_place(
