@@ -28,7 +28,6 @@ import httptools
 
 from imgdigest.errors import NetworkError, RegistryTimeoutError, UsageError
 
-_CHUNK = 256 * 1024
 # Body bytes buffered ahead of the reader before the socket stops being read.
 _HIGH_WATER = 1024 * 1024
 # Methods whose request may be sent again when a reused connection turns out closed.
@@ -377,8 +376,9 @@ class Response:
             self._body = b"".join([chunk async for chunk in self._chunks()])
         return self._body
 
-    async def aiter_raw(self, chunk_size: int = _CHUNK) -> AsyncIterator[bytes]:
-        """The body as it arrives, decoded of any transfer or content encoding."""
+    async def aiter_raw(self) -> AsyncIterator[bytes]:
+        """The body as it arrives (in the pieces the socket gives), decoded of any transfer
+        or content encoding."""
         if self._body is not None:
             yield self._body
             return

@@ -355,14 +355,7 @@ class Transport:
             purpose=purpose,
             content=content,
         ) as resp:
-            chunks: list[bytes] = []
-            total = 0
-            async for chunk in resp.aiter_raw():
-                total += len(chunk)
-                if max_bytes is not None and total > max_bytes:
-                    raise _TooLarge(total)
-                chunks.append(chunk)
-            return resp, b"".join(chunks)
+            return resp, await _read_at_most(resp, max_bytes, by_length=False)
 
     async def _send(
         self,
@@ -521,17 +514,18 @@ class _TooLarge(Exception):
         self.size = size
 
 
-async def _read_at_most(resp: Response, limit: int, *, by_length: bool = True) -> bytes:
-    """A body of at most ``limit`` bytes, refused early (``by_length``) when its length says
-    it is more; a HEAD answer's length is the resource's, not a body's, so it reads none."""
+async def _read_at_most(resp: Response, limit: int | None, *, by_length: bool = True) -> bytes:
+    """A body of at most ``limit`` bytes (None: any), refused early (``by_length``) when its
+    length says it is more; a HEAD answer's length is the resource's, not a body's, so it
+    reads none."""
     length = resp.headers.get("content-length", "")
-    if by_length and length.isdigit() and int(length) > limit:
+    if limit is not None and by_length and length.isdigit() and int(length) > limit:
         raise _TooLarge(int(length))
     chunks: list[bytes] = []
     total = 0
     async for chunk in resp.aiter_raw():
         total += len(chunk)
-        if total > limit:
+        if limit is not None and total > limit:
             raise _TooLarge(total)
         chunks.append(chunk)
     return b"".join(chunks)
