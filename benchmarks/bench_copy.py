@@ -31,6 +31,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from tests.harness import RegistryServer, build_image, build_index, push_built
 from tests.harness.images import DEFAULT_PLATFORMS, build_attestation
@@ -135,7 +136,16 @@ def print_rows(rows: list[Row], width: int) -> None:
         print(f"{name:<{width}} {w1:>6.2f} {r1:>5} {u1:>7} {w2:>6.2f} {r2:>5} {u2:>7}")
 
 
-def main(argv: list[str]) -> int:
+Tools = dict[str, Callable[[str], list[str]]]
+#: What a benchmark adds to the pushed index before copying it; returns words for the summary.
+Attach = Callable[[RegistryServer, Any, list[Any]], str]
+
+
+def benchmark(
+    argv: list[str], tools_for: Callable[[str], Tools], attach: Attach | None = None
+) -> int:
+    """Push the three-platform index into a source registry (with what ``attach`` adds),
+    then time the commands ``tools_for(source reference)`` gives, copying it, alternating."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--layer-mb", type=float, default=10.0)
     ap.add_argument("--runs", type=int, default=3)
@@ -150,23 +160,41 @@ def main(argv: list[str]) -> int:
             children = [big_image(p, layer_bytes, "copy") for p in DEFAULT_PLATFORMS]
             notes = [build_attestation(c, "copy") for c in children]
             index = push_built(src, "bench/app", "1.0", build_index(children, "oci", notes))
+            extra = attach(src, index, children) if attach is not None else ""
             total = sum(len(b) for c in children for b in c.layer_bytes)
             del children, notes
-            print(f"3 platforms x 3 layers, {total / 1e6:.0f} MB of layers; index {index.digest}")
-            tools = {
-                "imgdigest copy": lambda host: [
-                    sys.executable, "-m", "imgdigest", "copy", "-q", "--no-cache",
-                    f"{src.host}/bench/app:1.0", f"{host}/bench/app:1.0",
-                ],
-                "skopeo copy --all": lambda host: [
-                    "skopeo", "copy", "--all", "-q", "--src-tls-verify=false",
-                    "--dest-tls-verify=false", "--preserve-digests",
-                    f"docker://{src.host}/bench/app:1.0", f"docker://{host}/bench/app:1.0",
-                ],
-            }  # fmt: skip
+            print(
+                f"3 platforms x 3 layers, {total / 1e6:.0f} MB of layers; "
+                f"{extra + '; ' if extra else ''}index {index.digest}"
+            )
+            tools = tools_for(f"{src.host}/bench/app:1.0")
             rows = compare(tools, args.runs, Path(tmp), env)
-    print_rows(rows, 20)
+    print_rows(rows, max(len(name) for name in tools) + 2)
     return 0
+
+
+def skopeo_copy(source: str, host: str) -> list[str]:
+    return [
+        "skopeo", "copy", "--all", "-q", "--src-tls-verify=false", "--dest-tls-verify=false",
+        "--preserve-digests", f"docker://{source}", f"docker://{host}/bench/app:1.0",
+    ]  # fmt: skip
+
+
+def imgdigest_copy(source: str, host: str, *flags: str) -> list[str]:
+    return [
+        sys.executable, "-m", "imgdigest", "copy", "-q", "--no-cache", *flags,
+        source, f"{host}/bench/app:1.0",
+    ]  # fmt: skip
+
+
+def main(argv: list[str]) -> int:
+    return benchmark(
+        argv,
+        lambda source: {
+            "imgdigest copy": lambda host: imgdigest_copy(source, host),
+            "skopeo copy --all": lambda host: skopeo_copy(source, host),
+        },
+    )
 
 
 if __name__ == "__main__":

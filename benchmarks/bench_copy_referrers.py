@@ -20,16 +20,11 @@ Usage: python -m benchmarks.bench_copy_referrers [--layer-mb N] [--runs N]
 
 from __future__ import annotations
 
-import argparse
-import os
-import shutil
 import sys
-import tempfile
-from pathlib import Path
+from typing import Any
 
-from benchmarks.bench_copy import big_image, compare, print_rows
-from tests.harness import RegistryServer, build_index, push_built
-from tests.harness.images import DEFAULT_PLATFORMS, build_attestation
+from benchmarks.bench_copy import benchmark, imgdigest_copy, skopeo_copy
+from tests.harness import RegistryServer
 from tests.harness.referrers import (
     build_attestation_artifact,
     build_cosign_signature,
@@ -39,50 +34,24 @@ from tests.harness.referrers import (
 )
 
 
+def attach(src: RegistryServer, index: Any, children: list[Any]) -> str:
+    push_referrer(src, "bench/app", build_sbom(index), index)
+    for child in children:
+        push_referrer(src, "bench/app", build_attestation_artifact(child), child)
+    push_cosign(src, "bench/app", build_cosign_signature(index), index)
+    return "5 referrers (SBOM, 3 attestations, cosign signature)"
+
+
 def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--layer-mb", type=float, default=10.0)
-    ap.add_argument("--runs", type=int, default=3)
-    args = ap.parse_args(argv)
-    if not shutil.which("skopeo"):
-        raise SystemExit("skopeo is missing: run `make bench`, which installs it")
-    layer_bytes = int(args.layer_mb * 1_000_000)
-    with tempfile.TemporaryDirectory(prefix="imgdigest-bench-") as tmp:
-        env = {**os.environ, "HOME": tmp, "XDG_CACHE_HOME": str(Path(tmp) / "cache")}
-        (Path(tmp) / "a").mkdir()
-        with RegistryServer("http", workdir=Path(tmp) / "a") as src:
-            children = [big_image(p, layer_bytes, "copy") for p in DEFAULT_PLATFORMS]
-            notes = [build_attestation(c, "copy") for c in children]
-            index = push_built(src, "bench/app", "1.0", build_index(children, "oci", notes))
-            push_referrer(src, "bench/app", build_sbom(index), index)
-            for child in children:
-                push_referrer(src, "bench/app", build_attestation_artifact(child), child)
-            push_cosign(src, "bench/app", build_cosign_signature(index), index)
-            total = sum(len(b) for c in children for b in c.layer_bytes)
-            del children, notes
-            print(
-                f"3 platforms x 3 layers, {total / 1e6:.0f} MB of layers; 5 referrers "
-                f"(SBOM, 3 attestations, cosign signature); index {index.digest}"
-            )
-            source = f"{src.host}/bench/app:1.0"
-            tools = {
-                "imgdigest copy": lambda host: [
-                    sys.executable, "-m", "imgdigest", "copy", "-q", "--no-cache",
-                    source, f"{host}/bench/app:1.0",
-                ],
-                "imgdigest --no-referrers": lambda host: [
-                    sys.executable, "-m", "imgdigest", "copy", "-q", "--no-cache",
-                    "--no-referrers", source, f"{host}/bench/app:1.0",
-                ],
-                "skopeo copy --all": lambda host: [
-                    "skopeo", "copy", "--all", "-q", "--src-tls-verify=false",
-                    "--dest-tls-verify=false", "--preserve-digests",
-                    f"docker://{source}", f"docker://{host}/bench/app:1.0",
-                ],
-            }  # fmt: skip
-            rows = compare(tools, args.runs, Path(tmp), env)
-    print_rows(rows, 26)
-    return 0
+    return benchmark(
+        argv,
+        lambda source: {
+            "imgdigest copy": lambda host: imgdigest_copy(source, host),
+            "imgdigest --no-referrers": lambda host: imgdigest_copy(source, host, "--no-referrers"),
+            "skopeo copy --all": lambda host: skopeo_copy(source, host),
+        },
+        attach,
+    )
 
 
 if __name__ == "__main__":
