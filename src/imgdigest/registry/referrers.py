@@ -11,13 +11,13 @@ lists; a next link seen before is a loop and an error, never an endless walk.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from imgdigest.errors import UnsupportedError
 from imgdigest.media import Descriptor, content_object
 from imgdigest.registry.mirrors import Endpoint
-from imgdigest.registry.tags import next_link
-from imgdigest.registry.transport import Transport, _TooLarge, registry_message, status_error
+from imgdigest.registry.tags import follow_pages
+from imgdigest.registry.transport import Transport, registry_message, status_error
 
 #: One page of referrers; 4 MiB, the manifest limit, since a page is an image index.
 MAX_PAGE_BYTES = 4 * 1024 * 1024
@@ -44,37 +44,26 @@ async def fetch_referrers(
     where = f"{endpoint.name}@{digest} referrers"
     found: list[Descriptor] = []
     filtered = True
-    seen = {path}
-    for page in range(1, MAX_PAGES + 1):
-        try:
-            resp, body = await transport.request(
-                "GET",
-                endpoint.host,
-                path,
-                repository=endpoint.repository,
-                purpose="referrers",
-                max_bytes=MAX_PAGE_BYTES,
-            )
-        except _TooLarge:
-            raise UnsupportedError(f"{where}: a page is larger than 4 MiB") from None
-        if resp.status_code == 404 and page == 1:
+    pages = 0
+    answers = follow_pages(
+        transport,
+        endpoint,
+        path,
+        purpose="referrers",
+        where=where,
+        max_bytes=MAX_PAGE_BYTES,
+        max_pages=MAX_PAGES,
+    )
+    async for resp, body in answers:
+        pages += 1
+        if resp.status_code == 404 and pages == 1:
             return None
         if resp.status_code != 200:
             raise status_error(resp.status_code, where, registry_message(body))
-        found.extend(_parse_page(body, f"{where} page {page}"))
+        found.extend(_parse_page(body, f"{where} page {pages}"))
         applied = resp.headers.get("oci-filters-applied", "")
         filtered = filtered and "artifacttype" in applied.lower().replace(" ", "").split(",")
-        link = next_link(resp.headers.get("link"))
-        if not link:
-            return ApiReferrers(tuple(found), bool(artifact_type) and filtered, page)
-        parts = urlsplit(link)
-        if parts.netloc and parts.netloc != endpoint.host:
-            raise UnsupportedError(f"{where}: the next-page link leaves the registry ({link})")
-        path = parts.path + (f"?{parts.query}" if parts.query else "")
-        if path in seen:
-            raise UnsupportedError(f"{where}: the registry's next-page link loops ({path})")
-        seen.add(path)
-    raise UnsupportedError(f"{where}: more than {MAX_PAGES} pages")
+    return ApiReferrers(tuple(found), bool(artifact_type) and filtered, pages)
 
 
 def _parse_page(body: bytes, where: str) -> list[Descriptor]:

@@ -20,6 +20,7 @@ from urllib.parse import urlencode, urlsplit
 
 from imgdigest.errors import UnsupportedError
 from imgdigest.media import content_object
+from imgdigest.registry.http import Response
 from imgdigest.registry.mirrors import Endpoint
 from imgdigest.registry.transport import Transport, _TooLarge, registry_message, status_error
 
@@ -58,6 +59,48 @@ def next_link(header: str | None) -> str | None:
     return m.group(1) if m else None
 
 
+async def follow_pages(
+    transport: Transport,
+    endpoint: Endpoint,
+    path: str,
+    *,
+    purpose: str,
+    where: str,
+    max_bytes: int,
+    max_pages: int,
+) -> AsyncIterator[tuple[Response, bytes]]:
+    """Each page's answer and body along ``Link: <...>; rel="next"`` (the caller judges the
+    status). A page over ``max_bytes``, a next link to another host or to a page already
+    seen, or more than ``max_pages`` pages is an error, never an endless walk."""
+    seen = {path}
+    for _ in range(max_pages):
+        try:
+            resp, body = await transport.request(
+                "GET",
+                endpoint.host,
+                path,
+                repository=endpoint.repository,
+                purpose=purpose,
+                max_bytes=max_bytes,
+            )
+        except _TooLarge:
+            raise UnsupportedError(
+                f"{where}: a page is larger than {max_bytes >> 20} MiB"
+            ) from None
+        yield resp, body
+        link = next_link(resp.headers.get("link"))
+        if not link:
+            return
+        parts = urlsplit(link)
+        if parts.netloc and parts.netloc != endpoint.host:
+            raise UnsupportedError(f"{where}: the next-page link leaves the registry ({link})")
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        if path in seen:
+            raise UnsupportedError(f"{where}: the registry's next-page link loops ({path})")
+        seen.add(path)
+    raise UnsupportedError(f"{where}: more than {max_pages} pages")
+
+
 async def list_tags(
     transport: Transport, endpoint: Endpoint, page_size: int | None = PAGE_SIZE
 ) -> AsyncIterator[TagPage]:
@@ -65,33 +108,20 @@ async def list_tags(
     path = f"/v2/{endpoint.repository}/tags/list"
     if page_size:
         path += "?" + urlencode({"n": page_size})
-    seen: set[str] = set()
-    for _ in range(MAX_PAGES):
-        where = f"{endpoint.name} tag list"
-        try:
-            resp, body = await transport.request(
-                "GET",
-                endpoint.host,
-                path,
-                repository=endpoint.repository,
-                purpose="tags",
-                max_bytes=MAX_PAGE_BYTES,
-            )
-        except _TooLarge:
-            raise UnsupportedError(f"{where}: a page is larger than 16 MiB") from None
+    where = f"{endpoint.name} tag list"
+    answers = follow_pages(
+        transport,
+        endpoint,
+        path,
+        purpose="tags",
+        where=where,
+        max_bytes=MAX_PAGE_BYTES,
+        max_pages=MAX_PAGES,
+    )
+    async for resp, body in answers:
         if resp.status_code != 200:
-            detail = registry_message(body)
-            raise status_error(resp.status_code, where, detail)
+            raise status_error(resp.status_code, where, registry_message(body))
         yield _parse_page(body, where)
-        link = next_link(resp.headers.get("link"))
-        if not link:
-            return
-        parts = urlsplit(link)
-        path = parts.path + (f"?{parts.query}" if parts.query else "")
-        if path in seen:
-            raise UnsupportedError(f"{where}: the registry's next-page link loops ({path})")
-        seen.add(path)
-    raise UnsupportedError(f"{endpoint.name} tag list: more than {MAX_PAGES} pages")
 
 
 def _parse_page(body: bytes, where: str) -> TagPage:
